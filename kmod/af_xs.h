@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * AF_XS internal definitions shared by the family, records, pipes, the name
+ * table and the patterns.  The implementation notes (objects, lifetimes,
+ * lock order) are at the top of family.c.
+ */
+#ifndef _AF_XS_H
+#define _AF_XS_H
+
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
+#include <linux/pid.h>
+#include <net/sock.h>
+#include <linux/xs.h>
+
+#include "compat.h"
+
+struct xs_sock;
+struct xs_pipe;
+struct xs_name;
+
+/* One part of a record: immutable once the record is complete. */
+struct xs_part {
+	struct list_head	node;
+	size_t			len;
+	u8			data[];
+};
+
+/*
+ * A record: the parts one sender assembled up to MSG_EOR.  Complete records
+ * are shared, read-only, by every receiver they were routed to; the last
+ * reference frees them.
+ */
+struct xs_record {
+	refcount_t		ref;
+	u32			nparts;
+	size_t			size;		/* payload bytes of all parts */
+	struct list_head	parts;
+};
+
+/*
+ * One record queued for one receiver: the receiver's private handle on a
+ * shared record.  While a thread reads a multipart record, the message sits
+ * on the socket's reading list with @reader and @next set.
+ */
+struct xs_msg {
+	struct list_head	node;
+	struct xs_record	*rec;
+	struct xs_pipe		*pipe;		/* reference held */
+	struct xs_pipe_end	*to;		/* end it was queued to */
+	struct xs_part		*next;		/* next part to read */
+	struct pid		*reader;	/* thread inside this record */
+};
+
+/*
+ * One end of a pipe.  @xs is the socket at this end, NULL while the end is
+ * detached.  It is written under xs_topo_lock and the route lock of the
+ * socket at the other end (if any), so a sender that reads its peer under
+ * its own route lock keeps that peer alive until it unlocks.
+ */
+struct xs_pipe_end {
+	struct xs_sock		*xs;
+	struct xs_pipe		*pipe;
+	int			idx;		/* XS_CONN or XS_BIND */
+	struct list_head	node;		/* in xs->pipes, xs->route_lock */
+	atomic_t		inflight;	/* records queued or reserved to this end */
+	unsigned long		priv;		/* pattern data, xs->route_lock */
+};
+
+/* Index of the ends: the connector's end never changes. */
+enum { XS_CONN = 0, XS_BIND = 1 };
+
+/*
+ * A pipe joins a connecting socket to the binder of a name.  It exists from
+ * connect() to disconnect/close of the connector; the binder end attaches
+ * and detaches as binders come and go.  While no binder is attached,
+ * records for it wait on @pending (connector's route lock).
+ */
+struct xs_pipe {
+	refcount_t		ref;
+	struct xs_pipe_end	end[2];
+	struct list_head	pending;	/* xs_msg, conn route lock */
+	u32			pending_count;
+	size_t			pending_bytes;
+	struct xs_name		*name;
+	struct list_head	name_node;	/* in name->pipes, topo lock */
+};
+
+/* A record in progress on one thread of a socket. */
+struct xs_tx {
+	struct list_head	node;		/* in xs->txs, xs->tx_lock */
+	struct pid		*owner;
+	struct xs_record	*rec;
+	struct xs_pipe_end	*from;		/* reserved pipe (ref) or NULL */
+};
+
+/*
+ * A messaging pattern.  Each pattern file defines one const instance and
+ * family.c lists it.  Unless noted, callbacks run with xs->route_lock held
+ * and may sleep.
+ */
+struct xs_pattern {
+	int		proto;		/* XSPROTO_x */
+	const char	*name;
+	u32		peers;		/* BIT(XSPROTO_x) it may be joined to */
+	bool		can_send;
+	bool		can_recv;
+	/* A pipe end joins @xs; -EBUSY refuses it (it stays pending). */
+	int		(*attach)(struct xs_sock *xs, struct xs_pipe_end *pe);
+	/* A pipe end leaves @xs. */
+	void		(*detach)(struct xs_sock *xs, struct xs_pipe_end *pe);
+	/*
+	 * First part of a record: pick and reserve the destination in @tx, or
+	 * -EAGAIN when none has room (the caller waits).  NULL: never blocks.
+	 */
+	int		(*send_begin)(struct xs_sock *xs, struct xs_tx *tx);
+	/* MSG_EOR: route tx->rec; reservations in @tx are consumed. */
+	void		(*send_end)(struct xs_sock *xs, struct xs_tx *tx);
+};
+
+/* The socket. */
+struct xs_sock {
+	struct sock		sk;		/* first: sk_alloc() sizes it */
+	const struct xs_pattern	*pat;
+	struct list_head	net_node;	/* xs_net->socks, topo lock */
+	struct list_head	eps;		/* struct xs_ep, topo lock */
+
+	/* Routing state: pipes and pattern data. */
+	struct mutex		route_lock;
+	struct list_head	pipes;		/* xs_pipe_end.node */
+	struct xs_pipe_end	*cursor;	/* round-robin / single peer */
+	u32			npipes;
+
+	/* Records in progress, one per sending thread. */
+	spinlock_t		tx_lock;
+	struct list_head	txs;
+
+	/* Receive side. */
+	spinlock_t		rx_lock;
+	struct list_head	rxq;		/* xs_msg not yet started */
+	struct list_head	reading;	/* xs_msg a thread is inside */
+	u32			rx_count;
+	size_t			rx_bytes;
+
+	/* Options, written under lock_sock(), read locklessly. */
+	int			sndhwm;
+	int			rcvhwm;
+	int			linger;
+	s64			maxmsgsize;
+	atomic64_t		drops;
+};
+
+static inline struct xs_sock *xs_sk(const struct sock *sk)
+{
+	return container_of(sk, struct xs_sock, sk);
+}
+
+static inline struct xs_pipe_end *xs_other_end(struct xs_pipe_end *pe)
+{
+	return &pe->pipe->end[!pe->idx];
+}
+
+/* family.c */
+extern struct mutex xs_topo_lock;
+extern int xs_family;
+void xs_wake_writer(struct xs_sock *xs);
+
+/* record.c */
+int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
+		 int flags);
+struct xs_record *xs_record_alloc(void);
+void xs_record_put(struct xs_record *rec);
+int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len);
+void xs_tx_purge(struct xs_sock *xs);
+int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
+		 int flags);
+int xs_next_part_len(struct xs_sock *xs);
+bool xs_rcvmore(struct xs_sock *xs);
+bool xs_readable(struct xs_sock *xs);
+void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to);
+void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m);
+void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs);
+void xs_msg_release(struct xs_msg *m);
+extern atomic64_t xs_record_bytes;
+extern atomic64_t xs_record_count;
+
+/* pipe.c */
+int xs_pipe_init(void);
+void xs_pipe_exit(void);
+void xs_msg_free(struct xs_msg *m);
+struct xs_pipe *xs_pipe_create(struct xs_name *name);
+void xs_pipe_put(struct xs_pipe *p);
+int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs);
+void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge);
+void xs_pipe_destroy(struct xs_pipe *p);
+bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me);
+bool xs_pipe_reserve(struct xs_sock *from, struct xs_pipe_end *me);
+void xs_pipe_unreserve(struct xs_pipe_end *me);
+void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
+		     struct xs_record *rec, bool reserved);
+void xs_msg_release(struct xs_msg *m);
+
+/* name.c */
+int xs_name_bind(struct xs_sock *xs, const char *name, int len);
+int xs_name_connect(struct xs_sock *xs, const char *name, int len);
+int xs_name_remove(struct xs_sock *xs, const char *name, int len,
+		   bool bound);
+void xs_name_release_all(struct xs_sock *xs);
+int xs_name_parse(struct sockaddr *addr, int addrlen, const char **name);
+void xs_name_show(struct seq_file *seq, struct xs_sock *xs);
+
+/* Per-namespace state. */
+#define XS_NAME_HASH_BITS	8
+struct xs_net {
+	struct hlist_head	names[1 << XS_NAME_HASH_BITS];	/* topo lock */
+	struct list_head	socks;				/* topo lock */
+};
+struct xs_net *xs_net(const struct net *net);
+
+/* proc.c */
+int xs_proc_init_net(struct net *net);
+void xs_proc_exit_net(struct net *net);
+
+/* Patterns. */
+extern const struct xs_pattern xs_pair_pattern;
+extern const struct xs_pattern xs_push_pattern;
+extern const struct xs_pattern xs_pull_pattern;
+
+/* Helpers shared by the patterns (pattern.c). */
+int xs_rr_attach(struct xs_sock *xs, struct xs_pipe_end *pe);
+void xs_rr_detach(struct xs_sock *xs, struct xs_pipe_end *pe);
+int xs_rr_send_begin(struct xs_sock *xs, struct xs_tx *tx);
+void xs_reserved_send_end(struct xs_sock *xs, struct xs_tx *tx);
+int xs_recv_only_attach(struct xs_sock *xs, struct xs_pipe_end *pe);
+void xs_no_detach(struct xs_sock *xs, struct xs_pipe_end *pe);
+
+#endif /* _AF_XS_H */

@@ -1,0 +1,542 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_XS: the socket family, its socket calls and the module's life.
+ *
+ * Implementation notes
+ * ====================
+ *
+ * Objects
+ *   xs_sock     a socket of one pattern (PAIR, PUSH, ...).  Owns its names
+ *               (struct xs_ep), the pipe ends attached to it, the records
+ *               its threads are assembling (xs_tx) and its receive queue.
+ *   xs_name     a name in the namespace's table: at most one binder and a
+ *               list of the pipes of every socket that connected to it.
+ *   xs_pipe     one connection: created by connect(), it lives until the
+ *               connector disconnects or closes.  Its binder end attaches
+ *               to whichever socket binds the name and detaches when that
+ *               socket goes; records for a missing binder wait on the pipe.
+ *   xs_record   a complete record: a list of parts, copied from the sender
+ *               once and shared read-only by every receiver (refcounted).
+ *   xs_msg      one receiver's handle on a record, queued on its rxq.
+ *
+ * Lifetimes and references
+ *   - A pipe is referenced by its connector's endpoint, by each xs_msg
+ *     routed through it and by each xs_tx that reserved room on it.
+ *   - A record is referenced by the xs_tx building it and by each xs_msg.
+ *   - Sockets are freed after an RCU grace period (SOCK_RCU_FREE), so a
+ *     receiver may wake the sender at the other end of a pipe under
+ *     rcu_read_lock() after reading the end pointer with READ_ONCE().
+ *   - A socket is only freed after it has detached from every pipe, and
+ *     detaching takes the route lock of the socket at the other end; a
+ *     sender that found its peer under its own route lock may therefore
+ *     use it until it drops that lock.
+ *
+ * Flow control
+ *   pipe_end.inflight counts records queued to (or reserved for) that end.
+ *   Only the socket at the other end increments it, under its route lock;
+ *   the receiver decrements it when it dequeues and wakes that sender.
+ *
+ * Lock order (outermost first)
+ *   xs_topo_lock (mutex, global: names, endpoints, attach/detach)
+ *     -> xs->route_lock (mutex, per socket: its pipe list, routing state;
+ *        never two route locks at once)
+ *       -> rx->rx_lock (spinlock, per socket: rxq and reading list)
+ *   xs->tx_lock (spinlock, per socket: list of records in progress) is a
+ *   leaf lock.  Options are written under lock_sock() and read with
+ *   READ_ONCE().
+ */
+
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/poll.h>
+#include <asm/ioctls.h>
+#include <linux/sockios.h>
+#include <linux/sched/signal.h>
+#include <net/net_namespace.h>
+#include <net/netns/generic.h>
+
+#include "af_xs.h"
+
+int xs_family = AF_XS_DEFAULT;
+module_param_named(family, xs_family, int, 0444);
+MODULE_PARM_DESC(family, "address family number of AF_XS");
+
+DEFINE_MUTEX(xs_topo_lock);
+
+/* Default socket buffers: large enough for ZeroMQ-sized messages. */
+#define XS_DEFAULT_BUF	(4 << 20)
+
+static unsigned int xs_net_id __read_mostly;
+
+static struct proto xs_proto = {
+	.name		= "AF_XS",
+	.owner		= THIS_MODULE,
+	.obj_size	= sizeof(struct xs_sock),
+};
+
+static const struct xs_pattern *const xs_patterns[XSPROTO_MAX + 1] = {
+	[XSPROTO_PAIR]		= &xs_pair_pattern,
+	[XSPROTO_PUSH]		= &xs_push_pattern,
+	[XSPROTO_PULL]		= &xs_pull_pattern,
+};
+
+struct xs_net *xs_net(const struct net *net)
+{
+	return net_generic(net, xs_net_id);
+}
+
+/* Wake threads waiting for room to send on @xs. */
+void xs_wake_writer(struct xs_sock *xs)
+{
+	xs->sk.sk_write_space(&xs->sk);
+}
+
+static void xs_write_space(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_poll(&wq->wait, EPOLLOUT | EPOLLWRNORM |
+					   EPOLLWRBAND);
+	sk_wake_async(sk, SOCK_WAKE_SPACE, POLL_OUT);
+	rcu_read_unlock();
+}
+
+static int xs_release(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct xs_sock *xs;
+
+	if (!sk)
+		return 0;
+	xs = xs_sk(sk);
+
+	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
+	sk->sk_state_change(sk);
+
+	mutex_lock(&xs_topo_lock);
+	xs_name_release_all(xs);
+	list_del(&xs->net_node);
+	mutex_unlock(&xs_topo_lock);
+	WARN_ON_ONCE(!list_empty(&xs->pipes));
+
+	xs_tx_purge(xs);
+	xs_rx_purge(xs, NULL);
+
+	sock_orphan(sk);
+	sock->sk = NULL;
+	sock_prot_inuse_add(sock_net(sk), &xs_proto, -1);
+	sock_put(sk);
+	return 0;
+}
+
+static int xs_bind(struct socket *sock, struct sockaddr *addr, int addrlen)
+{
+	const char *name;
+	int len = xs_name_parse(addr, addrlen, &name);
+
+	if (len < 0)
+		return len;
+	return xs_name_bind(xs_sk(sock->sk), name, len);
+}
+
+static int xs_connect(struct socket *sock, struct sockaddr *addr,
+		      int addrlen, int flags)
+{
+	const char *name;
+	int len = xs_name_parse(addr, addrlen, &name);
+
+	if (len < 0)
+		return len;
+	return xs_name_connect(xs_sk(sock->sk), name, len);
+}
+
+/* Would a first part be accepted now? */
+static bool xs_writable(struct xs_sock *xs)
+{
+	bool ok;
+
+	if (!xs->pat->send_begin)
+		return true;
+	mutex_lock(&xs->route_lock);
+	ok = xs->pat->send_begin(xs, NULL) == 0;
+	mutex_unlock(&xs->route_lock);
+	return ok;
+}
+
+static __poll_t xs_poll(struct file *file, struct socket *sock,
+			poll_table *wait)
+{
+	struct sock *sk = sock->sk;
+	struct xs_sock *xs = xs_sk(sk);
+	u8 shutdown = READ_ONCE(sk->sk_shutdown);
+	__poll_t mask = 0;
+
+	sock_poll_wait(file, sock, wait);
+
+	if (shutdown == SHUTDOWN_MASK)
+		mask |= EPOLLHUP;
+	if (shutdown & RCV_SHUTDOWN)
+		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
+	if (xs->pat->can_recv && xs_readable(xs))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	if (xs->pat->can_send && !(shutdown & SEND_SHUTDOWN) &&
+	    xs_writable(xs))
+		mask |= EPOLLOUT | EPOLLWRNORM;
+	return mask;
+}
+
+static int xs_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
+{
+	struct xs_sock *xs = xs_sk(sock->sk);
+
+	switch (cmd) {
+	case SIOCINQ:
+		return put_user(xs_next_part_len(xs), (int __user *)arg);
+	case SIOCOUTQ:
+		return put_user(0, (int __user *)arg);
+	default:
+		return -ENOIOCTLCMD;
+	}
+}
+
+static int xs_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+
+	if (how < SHUT_RD || how > SHUT_RDWR)
+		return -EINVAL;
+	lock_sock(sk);
+	WRITE_ONCE(sk->sk_shutdown, sk->sk_shutdown | (how + 1));
+	release_sock(sk);
+	sk->sk_state_change(sk);
+	return 0;
+}
+
+static int xs_set_int(sockptr_t optval, unsigned int optlen, int min,
+		      int *out)
+{
+	int val;
+
+	if (optlen != sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(&val, optval, sizeof(val)))
+		return -EFAULT;
+	if (val < min)
+		return -EINVAL;
+	*out = val;
+	return 0;
+}
+
+static int xs_setsockopt(struct socket *sock, int level, int optname,
+			 sockptr_t optval, unsigned int optlen)
+{
+	struct sock *sk = sock->sk;
+	struct xs_sock *xs = xs_sk(sk);
+	char name[XS_NAME_MAX];
+	s64 val64;
+	int val, err;
+
+	if (level != SOL_XS)
+		return -ENOPROTOOPT;
+
+	switch (optname) {
+	case XS_SNDHWM:
+	case XS_RCVHWM:
+	case XS_LINGER:
+		err = xs_set_int(optval, optlen, optname == XS_LINGER ? -1 : 0,
+				 &val);
+		if (err)
+			return err;
+		lock_sock(sk);
+		if (optname == XS_SNDHWM)
+			WRITE_ONCE(xs->sndhwm, val);
+		else if (optname == XS_RCVHWM)
+			WRITE_ONCE(xs->rcvhwm, val);
+		else
+			WRITE_ONCE(xs->linger, val);
+		release_sock(sk);
+		/* a higher limit may let blocked senders (ours or peers') in */
+		xs_wake_writer(xs);
+		return 0;
+	case XS_MAXMSGSIZE:
+		if (optlen != sizeof(s64))
+			return -EINVAL;
+		if (copy_from_sockptr(&val64, optval, sizeof(val64)))
+			return -EFAULT;
+		if (val64 < -1)
+			return -EINVAL;
+		WRITE_ONCE(xs->maxmsgsize, val64);
+		return 0;
+	case XS_UNBIND:
+	case XS_DISCONNECT:
+		if (optlen < 1 || optlen > XS_NAME_MAX)
+			return -EINVAL;
+		if (copy_from_sockptr(name, optval, optlen))
+			return -EFAULT;
+		val = strnlen(name, optlen);
+		if (!val)
+			return -EINVAL;
+		return xs_name_remove(xs, name, val, optname == XS_UNBIND);
+	case XS_RCVMORE:
+	case XS_TYPE:
+	case XS_DROPS:
+		return -EINVAL;
+	default:
+		return -ENOPROTOOPT;
+	}
+}
+
+static int xs_getsockopt(struct socket *sock, int level, int optname,
+			 char __user *optval, int __user *optlen)
+{
+	struct xs_sock *xs = xs_sk(sock->sk);
+	union {
+		int i;
+		s64 s;
+		u64 u;
+	} v;
+	int len, size = sizeof(int);
+
+	if (level != SOL_XS)
+		return -ENOPROTOOPT;
+	if (get_user(len, optlen))
+		return -EFAULT;
+
+	switch (optname) {
+	case XS_SNDHWM:
+		v.i = READ_ONCE(xs->sndhwm);
+		break;
+	case XS_RCVHWM:
+		v.i = READ_ONCE(xs->rcvhwm);
+		break;
+	case XS_LINGER:
+		v.i = READ_ONCE(xs->linger);
+		break;
+	case XS_TYPE:
+		v.i = xs->pat->proto - 1;
+		break;
+	case XS_RCVMORE:
+		v.i = xs_rcvmore(xs);
+		break;
+	case XS_MAXMSGSIZE:
+		v.s = READ_ONCE(xs->maxmsgsize);
+		size = sizeof(s64);
+		break;
+	case XS_DROPS:
+		v.u = atomic64_read(&xs->drops);
+		size = sizeof(u64);
+		break;
+	case XS_UNBIND:
+	case XS_DISCONNECT:
+		return -EINVAL;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (len < size)
+		return -EINVAL;
+	if (copy_to_user(optval, &v, size) || put_user(size, optlen))
+		return -EFAULT;
+	return 0;
+}
+
+#define XS_SEND_FLAGS	(MSG_EOR | MSG_DONTWAIT | MSG_NOSIGNAL | MSG_BATCH | \
+			 MSG_MORE | MSG_CMSG_COMPAT)
+#define XS_RECV_FLAGS	(MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC | MSG_WAITALL | \
+			 MSG_CMSG_CLOEXEC | MSG_CMSG_COMPAT)
+
+static int xs_sendmsg(struct socket *sock, struct msghdr *msg, size_t len)
+{
+	struct sock *sk = sock->sk;
+	struct xs_sock *xs = xs_sk(sk);
+	int flags = msg->msg_flags;
+
+	if (flags & ~XS_SEND_FLAGS)
+		return -EOPNOTSUPP;
+	if (msg->msg_name || msg->msg_namelen)
+		return -EISCONN;
+	if (msg->msg_controllen)
+		return -EINVAL;
+	if (!xs->pat->can_send)
+		return -EOPNOTSUPP;
+	if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN) {
+		if (!(flags & MSG_NOSIGNAL))
+			send_sig(SIGPIPE, current, 0);
+		return -EPIPE;
+	}
+	if (len > INT_MAX)
+		return -EMSGSIZE;
+	return xs_send_part(xs, msg, len, flags);
+}
+
+static int xs_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
+		      int flags)
+{
+	struct xs_sock *xs = xs_sk(sock->sk);
+
+	if (flags & ~XS_RECV_FLAGS)
+		return -EOPNOTSUPP;
+	if (!xs->pat->can_recv)
+		return -EOPNOTSUPP;
+	msg->msg_namelen = 0;
+	return xs_recv_part(xs, msg, len, flags);
+}
+
+/* Not const: the family number is a module parameter, set at init. */
+static struct proto_ops xs_ops __ro_after_init = {
+	.family		= AF_XS_DEFAULT,
+	.owner		= THIS_MODULE,
+	.release	= xs_release,
+	.bind		= xs_bind,
+	.connect	= xs_connect,
+	.socketpair	= sock_no_socketpair,
+	.accept		= sock_no_accept,
+	.getname	= sock_no_getname,
+	.poll		= xs_poll,
+	.ioctl		= xs_ioctl,
+	.listen		= sock_no_listen,
+	.shutdown	= xs_shutdown,
+	.setsockopt	= xs_setsockopt,
+	.getsockopt	= xs_getsockopt,
+	.sendmsg	= xs_sendmsg,
+	.recvmsg	= xs_recvmsg,
+	.mmap		= sock_no_mmap,
+};
+
+static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
+{
+	xs->pat = pat;
+	INIT_LIST_HEAD(&xs->net_node);
+	INIT_LIST_HEAD(&xs->eps);
+	mutex_init(&xs->route_lock);
+	INIT_LIST_HEAD(&xs->pipes);
+	xs->cursor = NULL;
+	xs->npipes = 0;
+	spin_lock_init(&xs->tx_lock);
+	INIT_LIST_HEAD(&xs->txs);
+	spin_lock_init(&xs->rx_lock);
+	INIT_LIST_HEAD(&xs->rxq);
+	INIT_LIST_HEAD(&xs->reading);
+	xs->rx_count = 0;
+	xs->rx_bytes = 0;
+	xs->sndhwm = XS_HWM_DEFAULT;
+	xs->rcvhwm = XS_HWM_DEFAULT;
+	xs->linger = 0;
+	xs->maxmsgsize = -1;
+	atomic64_set(&xs->drops, 0);
+}
+
+static int xs_create(struct net *net, struct socket *sock, int protocol,
+		     int kern)
+{
+	const struct xs_pattern *pat;
+	struct xs_sock *xs;
+	struct sock *sk;
+
+	if (sock->type != SOCK_SEQPACKET)
+		return -ESOCKTNOSUPPORT;
+	if (protocol <= 0 || protocol > XSPROTO_MAX || !xs_patterns[protocol])
+		return -EPROTONOSUPPORT;
+	pat = xs_patterns[protocol];
+
+	sk = sk_alloc(net, xs_family, GFP_KERNEL, &xs_proto, kern);
+	if (!sk)
+		return -ENOMEM;
+	sock_init_data(sock, sk);
+	sock->ops = &xs_ops;
+	sk->sk_protocol = protocol;
+	sk->sk_write_space = xs_write_space;
+	sk->sk_sndbuf = XS_DEFAULT_BUF;
+	sk->sk_rcvbuf = XS_DEFAULT_BUF;
+	sock_set_flag(sk, SOCK_RCU_FREE);
+
+	xs = xs_sk(sk);
+	xs_sock_init(xs, pat);
+
+	mutex_lock(&xs_topo_lock);
+	list_add_tail(&xs->net_node, &xs_net(net)->socks);
+	mutex_unlock(&xs_topo_lock);
+	sock_prot_inuse_add(net, &xs_proto, 1);
+	return 0;
+}
+
+static struct net_proto_family xs_family_ops = {
+	.family	= AF_XS_DEFAULT,
+	.create	= xs_create,
+	.owner	= THIS_MODULE,
+};
+
+static int __net_init xs_net_init(struct net *net)
+{
+	struct xs_net *xn = xs_net(net);
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(xn->names); i++)
+		INIT_HLIST_HEAD(&xn->names[i]);
+	INIT_LIST_HEAD(&xn->socks);
+	return xs_proc_init_net(net);
+}
+
+static void __net_exit xs_net_exit(struct net *net)
+{
+	xs_proc_exit_net(net);
+}
+
+static struct pernet_operations xs_net_ops = {
+	.init	= xs_net_init,
+	.exit	= xs_net_exit,
+	.id	= &xs_net_id,
+	.size	= sizeof(struct xs_net),
+};
+
+static int __init xs_module_init(void)
+{
+	int err;
+
+	if (xs_family <= 0 || xs_family >= NPROTO)
+		return -EINVAL;
+	xs_family_ops.family = xs_family;
+	xs_ops.family = xs_family;
+
+	err = proto_register(&xs_proto, 1);
+	if (err)
+		goto out;
+	err = xs_pipe_init();
+	if (err)
+		goto out_proto;
+	err = register_pernet_subsys(&xs_net_ops);
+	if (err)
+		goto out_pipe;
+	err = sock_register(&xs_family_ops);
+	if (err)
+		goto out_pernet;
+	return 0;
+
+out_pernet:
+	unregister_pernet_subsys(&xs_net_ops);
+out_pipe:
+	xs_pipe_exit();
+out_proto:
+	proto_unregister(&xs_proto);
+out:
+	return err;
+}
+
+static void __exit xs_module_exit(void)
+{
+	sock_unregister(xs_family);
+	unregister_pernet_subsys(&xs_net_ops);
+	/* sockets are freed after a grace period: wait for the last ones */
+	rcu_barrier();
+	xs_pipe_exit();
+	proto_unregister(&xs_proto);
+}
+
+module_init(xs_module_init);
+module_exit(xs_module_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("AF_XS: Crossroads I/O messaging patterns as a socket family");
+MODULE_ALIAS_NETPROTO(AF_XS_DEFAULT);

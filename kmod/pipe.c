@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_XS pipes: the connection between a connecting socket and the binder of
+ * a name, with per-direction flow control (high-water marks in records and
+ * the receiver's SO_RCVBUF in bytes) and delivery of records into the
+ * receiver's queue, or onto the pipe while no binder is attached.
+ */
+
+#include <linux/slab.h>
+
+#include "af_xs.h"
+
+static struct kmem_cache *xs_msg_cache __read_mostly;
+
+int xs_pipe_init(void)
+{
+	xs_msg_cache = KMEM_CACHE(xs_msg, SLAB_ACCOUNT);
+	return xs_msg_cache ? 0 : -ENOMEM;
+}
+
+void xs_pipe_exit(void)
+{
+	kmem_cache_destroy(xs_msg_cache);
+}
+
+void xs_msg_free(struct xs_msg *m)
+{
+	kmem_cache_free(xs_msg_cache, m);
+}
+
+struct xs_pipe *xs_pipe_create(struct xs_name *name)
+{
+	struct xs_pipe *p = kzalloc(sizeof(*p), GFP_KERNEL_ACCOUNT);
+	int i;
+
+	if (!p)
+		return NULL;
+	refcount_set(&p->ref, 1);
+	for (i = 0; i < 2; i++) {
+		p->end[i].pipe = p;
+		p->end[i].idx = i;
+		INIT_LIST_HEAD(&p->end[i].node);
+		atomic_set(&p->end[i].inflight, 0);
+	}
+	INIT_LIST_HEAD(&p->pending);
+	INIT_LIST_HEAD(&p->name_node);
+	p->name = name;
+	return p;
+}
+
+void xs_pipe_put(struct xs_pipe *p)
+{
+	if (refcount_dec_and_test(&p->ref))
+		kfree(p);
+}
+
+/* The route lock of the sender (@from, at end @me) is held by all below. */
+
+bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me)
+{
+	struct xs_pipe_end *to = xs_other_end(me);
+	struct xs_sock *rx = to->xs;
+	int snd = READ_ONCE(from->sndhwm);
+	int limit;
+
+	lockdep_assert_held(&from->route_lock);
+	if (rx) {
+		int rcv = READ_ONCE(rx->rcvhwm);
+
+		if (READ_ONCE(rx->rx_bytes) >= READ_ONCE(rx->sk.sk_rcvbuf))
+			return false;
+		limit = snd && rcv ? snd + rcv : 0;
+	} else {
+		/* nobody bound yet: only our side of the pipe holds records */
+		if (me->pipe->pending_bytes >= READ_ONCE(from->sk.sk_sndbuf))
+			return false;
+		limit = snd;
+	}
+	return !limit || atomic_read(&to->inflight) < limit;
+}
+
+/* Keep one record's room on the pipe; only this sender increments it. */
+bool xs_pipe_reserve(struct xs_sock *from, struct xs_pipe_end *me)
+{
+	if (!xs_pipe_has_room(from, me))
+		return false;
+	atomic_inc(&xs_other_end(me)->inflight);
+	return true;
+}
+
+/* Give back a reservation that no record used (no lock needed). */
+void xs_pipe_unreserve(struct xs_pipe_end *me)
+{
+	atomic_dec(&xs_other_end(me)->inflight);
+}
+
+/*
+ * Queue @rec to the other end of @me.  With @reserved, the room was kept by
+ * xs_pipe_reserve(); otherwise the record is dropped when the pipe is full.
+ */
+void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
+		     struct xs_record *rec, bool reserved)
+{
+	struct xs_pipe_end *to = xs_other_end(me);
+	struct xs_pipe *p = me->pipe;
+	struct xs_sock *rx;
+	struct xs_msg *m;
+
+	lockdep_assert_held(&from->route_lock);
+	if (!reserved && !xs_pipe_reserve(from, me))
+		goto dropped;
+	/* our end left the pipe since the room was kept */
+	if (list_empty(&me->node))
+		goto drop;
+	rx = to->xs;
+	if (!rx && to->idx == XS_CONN)
+		goto drop;
+	m = kmem_cache_alloc(xs_msg_cache, GFP_KERNEL_ACCOUNT);
+	if (!m)
+		goto drop;
+	refcount_inc(&rec->ref);
+	refcount_inc(&p->ref);
+	m->rec = rec;
+	m->pipe = p;
+	m->to = to;
+	m->next = NULL;
+	m->reader = NULL;
+	if (!rx) {
+		list_add_tail(&m->node, &p->pending);
+		p->pending_bytes += rec->size;
+		return;
+	}
+	xs_rx_enqueue(rx, m);
+	return;
+
+drop:
+	xs_pipe_unreserve(me);
+dropped:
+	atomic64_inc(&from->drops);
+}
+
+/*
+ * xs_topo_lock held.  Join end @idx of @p to @xs.  The pattern may refuse
+ * with -EBUSY.  The end becomes visible to the socket at the other end
+ * under that socket's route lock, together with the records that waited
+ * for it, so that they stay ahead of anything sent later.
+ */
+int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
+{
+	struct xs_pipe_end *me = &p->end[idx];
+	struct xs_sock *peer = p->end[!idx].xs;
+	int err;
+
+	lockdep_assert_held(&xs_topo_lock);
+	mutex_lock(&xs->route_lock);
+	err = xs->pat->attach(xs, me);
+	if (!err) {
+		list_add_tail(&me->node, &xs->pipes);
+		xs->npipes++;
+	}
+	mutex_unlock(&xs->route_lock);
+	if (err)
+		return err;
+
+	if (!peer) {
+		WRITE_ONCE(me->xs, xs);
+		return 0;
+	}
+	mutex_lock(&peer->route_lock);
+	WRITE_ONCE(me->xs, xs);
+	p->pending_bytes = 0;
+	xs_rx_splice(xs, &p->pending);
+	mutex_unlock(&peer->route_lock);
+	/* the peer may have been waiting for a destination */
+	xs_wake_writer(peer);
+	return 0;
+}
+
+/*
+ * xs_topo_lock held.  Take end @idx of @p off its socket.  With @purge, the
+ * records queued to that end and not yet read are discarded (the socket
+ * is leaving); without, they stay with it (the other side left).
+ */
+void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
+{
+	struct xs_pipe_end *me = &p->end[idx];
+	struct xs_sock *xs = me->xs;
+	struct xs_sock *peer = p->end[!idx].xs;
+
+	lockdep_assert_held(&xs_topo_lock);
+	if (!xs)
+		return;
+	mutex_lock(&xs->route_lock);
+	list_del_init(&me->node);
+	xs->npipes--;
+	xs->pat->detach(xs, me);
+	mutex_unlock(&xs->route_lock);
+
+	if (peer) {
+		/* after this, the peer cannot be using @xs through @p */
+		mutex_lock(&peer->route_lock);
+		WRITE_ONCE(me->xs, NULL);
+		mutex_unlock(&peer->route_lock);
+	} else {
+		WRITE_ONCE(me->xs, NULL);
+	}
+	if (purge)
+		xs_rx_purge(xs, me);
+}
+
+/* xs_topo_lock held.  The connector is done with @p: tear it down. */
+void xs_pipe_destroy(struct xs_pipe *p)
+{
+	struct xs_msg *m, *tmp;
+
+	xs_pipe_leave(p, XS_CONN, true);
+	xs_pipe_leave(p, XS_BIND, false);
+	list_for_each_entry_safe(m, tmp, &p->pending, node) {
+		list_del(&m->node);
+		atomic_dec(&m->to->inflight);
+		xs_msg_release(m);
+	}
+	p->pending_bytes = 0;
+	list_del_init(&p->name_node);
+	xs_pipe_put(p);
+}

@@ -1,0 +1,547 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_XS records: assembling them part by part on the sending side (one
+ * record in progress per sending thread) and consuming them part by part on
+ * the receiving side (a record being read belongs to the thread that read
+ * its first part).
+ */
+
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uio.h>
+#include <linux/mm.h>
+
+#include "af_xs.h"
+
+/* Payload bytes and records alive in the module (visible in /proc/net/xs). */
+atomic64_t xs_record_bytes = ATOMIC64_INIT(0);
+atomic64_t xs_record_count = ATOMIC64_INIT(0);
+
+struct xs_record *xs_record_alloc(void)
+{
+	struct xs_record *rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+
+	if (!rec)
+		return NULL;
+	refcount_set(&rec->ref, 1);
+	rec->nparts = 0;
+	rec->size = 0;
+	INIT_LIST_HEAD(&rec->parts);
+	atomic64_inc(&xs_record_count);
+	return rec;
+}
+
+void xs_record_put(struct xs_record *rec)
+{
+	struct xs_part *part, *tmp;
+
+	if (!refcount_dec_and_test(&rec->ref))
+		return;
+	list_for_each_entry_safe(part, tmp, &rec->parts, node)
+		kvfree(part);
+	atomic64_sub(rec->size, &xs_record_bytes);
+	atomic64_dec(&xs_record_count);
+	kfree(rec);
+}
+
+/* Copy one part from @msg and append it; on error @rec is unchanged. */
+int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len)
+{
+	struct xs_part *part;
+
+	part = kvmalloc(struct_size(part, data, len),
+			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!part)
+		return -ENOMEM;
+	if (len && !copy_from_iter_full(part->data, len, &msg->msg_iter)) {
+		kvfree(part);
+		return -EFAULT;
+	}
+	part->len = len;
+	list_add_tail(&part->node, &rec->parts);
+	rec->nparts++;
+	rec->size += len;
+	atomic64_add(len, &xs_record_bytes);
+	return 0;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+/* Drop what @tx holds: its record, its reservation. */
+static void xs_tx_clear(struct xs_tx *tx)
+{
+	if (tx->from) {
+		xs_pipe_unreserve(tx->from);
+		xs_pipe_put(tx->from->pipe);
+		tx->from = NULL;
+	}
+	if (tx->rec) {
+		xs_record_put(tx->rec);
+		tx->rec = NULL;
+	}
+}
+
+static void xs_tx_free(struct xs_tx *tx)
+{
+	xs_tx_clear(tx);
+	put_pid(tx->owner);
+	kfree(tx);
+}
+
+/* The calling thread's record in progress, or NULL. */
+static struct xs_tx *xs_tx_find(struct xs_sock *xs)
+{
+	struct pid *me = task_pid(current);
+	struct xs_tx *tx, *found = NULL;
+
+	spin_lock(&xs->tx_lock);
+	list_for_each_entry(tx, &xs->txs, node) {
+		if (tx->owner == me) {
+			found = tx;
+			break;
+		}
+	}
+	spin_unlock(&xs->tx_lock);
+	return found;
+}
+
+static void xs_tx_unlink(struct xs_sock *xs, struct xs_tx *tx)
+{
+	spin_lock(&xs->tx_lock);
+	list_del(&tx->node);
+	spin_unlock(&xs->tx_lock);
+}
+
+static bool xs_pid_dead(struct pid *pid)
+{
+	bool dead;
+
+	rcu_read_lock();
+	dead = !pid_task(pid, PIDTYPE_PID);
+	rcu_read_unlock();
+	return dead;
+}
+
+/* Discard records left unfinished by threads that have exited. */
+static void xs_tx_gc(struct xs_sock *xs)
+{
+	struct xs_tx *tx, *tmp;
+	LIST_HEAD(dead);
+
+	if (list_empty_careful(&xs->txs))
+		return;
+	spin_lock(&xs->tx_lock);
+	list_for_each_entry_safe(tx, tmp, &xs->txs, node)
+		if (xs_pid_dead(tx->owner))
+			list_move(&tx->node, &dead);
+	spin_unlock(&xs->tx_lock);
+	list_for_each_entry_safe(tx, tmp, &dead, node)
+		xs_tx_free(tx);
+}
+
+/* Socket release: no thread can be inside a call any more. */
+void xs_tx_purge(struct xs_sock *xs)
+{
+	struct xs_tx *tx, *tmp;
+
+	list_for_each_entry_safe(tx, tmp, &xs->txs, node) {
+		list_del(&tx->node);
+		xs_tx_free(tx);
+	}
+}
+
+/* First part: wait until the pattern finds a destination with room. */
+static int xs_send_begin(struct xs_sock *xs, struct xs_tx *tx, int flags)
+{
+	struct sock *sk = &xs->sk;
+	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	bool waiting = false;
+	int err;
+
+	if (!xs->pat->send_begin)
+		return 0;
+	for (;;) {
+		err = -EPIPE;
+		if (READ_ONCE(sk->sk_shutdown) & SEND_SHUTDOWN)
+			break;
+		mutex_lock(&xs->route_lock);
+		err = xs->pat->send_begin(xs, tx);
+		mutex_unlock(&xs->route_lock);
+		if (err != -EAGAIN || !timeo)
+			break;
+		if (signal_pending(current)) {
+			err = sock_intr_errno(timeo);
+			break;
+		}
+		if (!waiting) {
+			/* queue first, then look again: no lost wake-up */
+			add_wait_queue(sk_sleep(sk), &wait);
+			waiting = true;
+			continue;
+		}
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	if (waiting)
+		remove_wait_queue(sk_sleep(sk), &wait);
+	if (err == -EPIPE && !(flags & MSG_NOSIGNAL))
+		send_sig(SIGPIPE, current, 0);
+	return err;
+}
+
+static size_t xs_record_limit(struct xs_sock *xs)
+{
+	s64 max = READ_ONCE(xs->maxmsgsize);
+	size_t limit = READ_ONCE(xs->sk.sk_sndbuf);
+
+	if (max >= 0 && max < limit)
+		limit = max;
+	return limit;
+}
+
+/*
+ * Append one part to the calling thread's record; MSG_EOR routes it.
+ * Returns the part's size.
+ */
+int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
+		 int flags)
+{
+	struct xs_tx local = {}, *tx = xs_tx_find(xs);
+	bool fresh = !tx;
+	int err;
+
+	if (fresh) {
+		xs_tx_gc(xs);
+		tx = &local;
+		err = xs_send_begin(xs, tx, flags);
+		if (err)
+			return err;
+		tx->rec = xs_record_alloc();
+		if (!tx->rec) {
+			err = -ENOMEM;
+			goto discard;
+		}
+	}
+
+	if (tx->rec->size + len > xs_record_limit(xs)) {
+		/* the whole record goes: nothing of it may reach a peer */
+		err = -EMSGSIZE;
+		goto discard;
+	}
+	err = xs_record_add_part(tx->rec, msg, len);
+	if (err) {
+		/* bad input loses nothing: the record stays as it was */
+		if (fresh)
+			goto discard;
+		return err;
+	}
+
+	if (flags & MSG_EOR) {
+		mutex_lock(&xs->route_lock);
+		xs->pat->send_end(xs, tx);
+		mutex_unlock(&xs->route_lock);
+		if (!fresh)
+			xs_tx_unlink(xs, tx);
+		xs_tx_clear(tx);
+		if (!fresh) {
+			put_pid(tx->owner);
+			kfree(tx);
+		}
+		return len;
+	}
+
+	if (fresh) {
+		tx = kmemdup(&local, sizeof(local), GFP_KERNEL_ACCOUNT);
+		if (!tx) {
+			tx = &local;
+			err = -ENOMEM;
+			goto discard;
+		}
+		tx->owner = get_pid(task_pid(current));
+		spin_lock(&xs->tx_lock);
+		list_add_tail(&tx->node, &xs->txs);
+		spin_unlock(&xs->tx_lock);
+	}
+	return len;
+
+discard:
+	if (tx == &local) {
+		xs_tx_clear(tx);
+	} else {
+		xs_tx_unlink(xs, tx);
+		xs_tx_free(tx);
+	}
+	return err;
+}
+
+/* ---- receiving -------------------------------------------------------- */
+
+static struct xs_part *xs_msg_part(struct xs_msg *m)
+{
+	return m->next ?: list_first_entry(&m->rec->parts, struct xs_part,
+					   node);
+}
+
+void xs_msg_release(struct xs_msg *m)
+{
+	put_pid(m->reader);
+	xs_record_put(m->rec);
+	xs_pipe_put(m->pipe);
+	xs_msg_free(m);
+}
+
+/* A record left the queue: give its slot back and wake its sender. */
+static void xs_msg_uncount(struct xs_msg *m)
+{
+	struct xs_sock *peer;
+
+	atomic_dec(&m->to->inflight);
+	rcu_read_lock();
+	peer = READ_ONCE(xs_other_end(m->to)->xs);
+	if (peer)
+		xs_wake_writer(peer);
+	rcu_read_unlock();
+}
+
+/* rx_lock held */
+static void xs_rxq_del(struct xs_sock *xs, struct xs_msg *m)
+{
+	list_del(&m->node);
+	xs->rx_count--;
+	xs->rx_bytes -= m->rec->size;
+}
+
+/* rx_lock held: the message the calling thread reads from next. */
+static struct xs_msg *xs_rx_peek(struct xs_sock *xs, struct pid *me)
+{
+	struct xs_msg *m;
+
+	list_for_each_entry(m, &xs->reading, node)
+		if (m->reader == me)
+			return m;
+	return list_first_entry_or_null(&xs->rxq, struct xs_msg, node);
+}
+
+/* Drop records whose reading thread has exited. */
+static void xs_reading_gc(struct xs_sock *xs)
+{
+	struct xs_msg *m, *tmp;
+	LIST_HEAD(dead);
+
+	if (list_empty_careful(&xs->reading))
+		return;
+	spin_lock(&xs->rx_lock);
+	list_for_each_entry_safe(m, tmp, &xs->reading, node)
+		if (xs_pid_dead(m->reader))
+			list_move(&m->node, &dead);
+	spin_unlock(&xs->rx_lock);
+	list_for_each_entry_safe(m, tmp, &dead, node)
+		xs_msg_release(m);
+}
+
+static int xs_copy_part(struct msghdr *msg, struct xs_part *part, size_t len,
+			bool last, int flags)
+{
+	size_t n = min(len, part->len);
+
+	if (n && memcpy_to_msg(msg, part->data, n))
+		return -EFAULT;
+	if (n < part->len)
+		msg->msg_flags |= MSG_TRUNC;
+	if (last)
+		msg->msg_flags |= MSG_EOR;
+	return (flags & MSG_TRUNC) ? part->len : n;
+}
+
+static bool xs_last_part(struct xs_msg *m, struct xs_part *part)
+{
+	return list_is_last(&part->node, &m->rec->parts);
+}
+
+/* One attempt; -EAGAIN when there is nothing to read. */
+static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
+		       int flags)
+{
+	struct pid *me = task_pid(current);
+	struct xs_part *part;
+	struct xs_msg *m;
+	bool fresh, last;
+	int ret;
+
+	spin_lock(&xs->rx_lock);
+	m = xs_rx_peek(xs, me);
+	if (!m) {
+		spin_unlock(&xs->rx_lock);
+		return -EAGAIN;
+	}
+	if (flags & MSG_PEEK) {
+		struct xs_record *rec = m->rec;
+
+		refcount_inc(&rec->ref);
+		part = xs_msg_part(m);
+		last = xs_last_part(m, part);
+		spin_unlock(&xs->rx_lock);
+		ret = xs_copy_part(msg, part, len, last, flags);
+		xs_record_put(rec);
+		return ret;
+	}
+	fresh = !m->reader;
+	if (fresh)
+		xs_rxq_del(xs, m);
+	else
+		list_del(&m->node);
+	spin_unlock(&xs->rx_lock);
+	if (fresh)
+		xs_msg_uncount(m);
+
+	part = xs_msg_part(m);
+	last = xs_last_part(m, part);
+	ret = xs_copy_part(msg, part, len, last, flags);
+	if (ret >= 0) {
+		if (last) {
+			xs_msg_release(m);
+			return ret;
+		}
+		m->next = list_next_entry(part, node);
+	} else {
+		m->next = part;		/* bad buffer: the part stays */
+	}
+	if (!m->reader)
+		m->reader = get_pid(me);
+	spin_lock(&xs->rx_lock);
+	list_add(&m->node, &xs->reading);
+	spin_unlock(&xs->rx_lock);
+	return ret;
+}
+
+int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
+		 int flags)
+{
+	struct sock *sk = &xs->sk;
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	bool waiting = false;
+	int ret;
+
+	xs_reading_gc(xs);
+	for (;;) {
+		ret = xs_recv_try(xs, msg, len, flags);
+		if (ret != -EAGAIN)
+			break;
+		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {
+			ret = 0;
+			break;
+		}
+		if (!timeo)
+			break;
+		if (signal_pending(current)) {
+			ret = sock_intr_errno(timeo);
+			break;
+		}
+		if (!waiting) {
+			add_wait_queue(sk_sleep(sk), &wait);
+			waiting = true;
+			continue;
+		}
+		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
+	}
+	if (waiting)
+		remove_wait_queue(sk_sleep(sk), &wait);
+	return ret;
+}
+
+/* FIONREAD: size of the next part the caller would read. */
+int xs_next_part_len(struct xs_sock *xs)
+{
+	struct xs_msg *m;
+	int len = 0;
+
+	spin_lock(&xs->rx_lock);
+	m = xs_rx_peek(xs, task_pid(current));
+	if (m)
+		len = min_t(size_t, xs_msg_part(m)->len, INT_MAX);
+	spin_unlock(&xs->rx_lock);
+	return len;
+}
+
+/* XS_RCVMORE: is the calling thread inside a record? */
+bool xs_rcvmore(struct xs_sock *xs)
+{
+	struct pid *me = task_pid(current);
+	struct xs_msg *m;
+	bool more = false;
+
+	spin_lock(&xs->rx_lock);
+	list_for_each_entry(m, &xs->reading, node)
+		if (m->reader == me)
+			more = true;
+	spin_unlock(&xs->rx_lock);
+	return more;
+}
+
+bool xs_readable(struct xs_sock *xs)
+{
+	bool ret;
+
+	spin_lock(&xs->rx_lock);
+	ret = !list_empty(&xs->rxq) || !list_empty(&xs->reading);
+	spin_unlock(&xs->rx_lock);
+	return ret;
+}
+
+/* Enqueue @m for @xs and wake a reader that sleeps. */
+void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m)
+{
+	spin_lock(&xs->rx_lock);
+	list_add_tail(&m->node, &xs->rxq);
+	xs->rx_count++;
+	xs->rx_bytes += m->rec->size;
+	spin_unlock(&xs->rx_lock);
+	xs->sk.sk_data_ready(&xs->sk);
+}
+
+/* Move a pipe's waiting records to the receive queue of @xs. */
+void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs)
+{
+	struct xs_msg *m;
+
+	if (list_empty(msgs))
+		return;
+	spin_lock(&xs->rx_lock);
+	list_for_each_entry(m, msgs, node) {
+		xs->rx_count++;
+		xs->rx_bytes += m->rec->size;
+	}
+	list_splice_tail_init(msgs, &xs->rxq);
+	spin_unlock(&xs->rx_lock);
+	xs->sk.sk_data_ready(&xs->sk);
+}
+
+/*
+ * Discard records queued to pipe end @to (all records, including those
+ * being read, when @to is NULL: the socket is going away).
+ */
+void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to)
+{
+	struct xs_msg *m, *tmp;
+	LIST_HEAD(gone);
+	LIST_HEAD(read);
+
+	spin_lock(&xs->rx_lock);
+	list_for_each_entry_safe(m, tmp, &xs->rxq, node) {
+		if (!to || m->to == to) {
+			xs_rxq_del(xs, m);
+			list_add_tail(&m->node, &gone);
+		}
+	}
+	if (!to)
+		list_splice_init(&xs->reading, &read);
+	spin_unlock(&xs->rx_lock);
+
+	list_for_each_entry_safe(m, tmp, &gone, node) {
+		xs_msg_uncount(m);
+		xs_msg_release(m);
+	}
+	list_for_each_entry_safe(m, tmp, &read, node)
+		xs_msg_release(m);
+}
