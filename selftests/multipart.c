@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Records made of parts: atomic delivery, ordering, MSG_EOR placement,
+ * sendmmsg/recvmmsg, MSG_PEEK, MSG_TRUNC, FIONREAD, XS_RCVMORE, and what
+ * happens to a record whose sender closes, dies or races another thread.
+ *
+ * Every test runs over each blocking pattern pair (PAIR<->PAIR,
+ * PUSH->PULL): tx connects to the name rx binds.
+ */
+#include "xs_test.h"
+
+FIXTURE(mp) {
+	int tx, rx;
+	char name[XS_NAME_MAX + 1];
+};
+
+FIXTURE_VARIANT(mp) {
+	int tx_proto, rx_proto;
+};
+
+FIXTURE_VARIANT_ADD(mp, pair) {
+	.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR,
+};
+
+FIXTURE_VARIANT_ADD(mp, pipeline) {
+	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL,
+};
+
+FIXTURE_SETUP(mp)
+{
+	ASSERT_OK(xs_link(variant->tx_proto, variant->rx_proto, -1, -1,
+			  &self->tx, &self->rx, self->name,
+			  sizeof(self->name)));
+}
+
+FIXTURE_TEARDOWN(mp)
+{
+	xs_close(&self->tx);
+	xs_close(&self->rx);
+}
+
+TEST_F(mp, parts_are_invisible_until_eor)
+{
+	int n = -1;
+
+	ASSERT_SEND(self->tx, "first", 0);
+	ASSERT_SEND(self->tx, "second", 0);
+
+	ASSERT_NOTHING(self->rx);
+	ASSERT_ERRNO(EAGAIN, xs_recv(self->rx, &n, sizeof(n), MSG_DONTWAIT,
+				     NULL));
+	ASSERT_EQ(0, xs_revents(self->rx, POLLIN) & POLLIN);
+	ASSERT_OK(ioctl(self->rx, FIONREAD, &n));
+	ASSERT_EQ(0, n);
+
+	ASSERT_SEND(self->tx, "third", MSG_EOR);
+	ASSERT_RECV_RECORD(self->rx, "first", "second", "third");
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, parts_arrive_in_order_with_eor_only_on_last)
+{
+	ASSERT_RECORD(self->tx, 0, "a", "bb", "ccc", "dddd");
+	ASSERT_RECORD(self->tx, 0, "single");
+	ASSERT_RECV_RECORD(self->rx, "a", "bb", "ccc", "dddd");
+	ASSERT_RECV_RECORD(self->rx, "single");
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, records_arrive_in_send_order)
+{
+	int records = xs_iters(200, 20);
+	char buf[64], want[64];
+	int i, j, f;
+
+	for (i = 0; i < records; i++)
+		for (j = 0; j <= i % 4; j++) {
+			snprintf(buf, sizeof(buf), "r%d.p%d", i, j);
+			ASSERT_SEND(self->tx, buf, j == i % 4 ? MSG_EOR : 0);
+		}
+	for (i = 0; i < records; i++)
+		for (j = 0; j <= i % 4; j++) {
+			ssize_t n;
+
+			snprintf(want, sizeof(want), "r%d.p%d", i, j);
+			n = xs_recv_wait(self->rx, buf, sizeof(buf) - 1, &f);
+			ASSERT_EQ((ssize_t)strlen(want), n);
+			buf[n] = 0;
+			ASSERT_STREQ(want, buf);
+			ASSERT_EQ(j == i % 4 ? MSG_EOR : 0, f & MSG_EOR);
+		}
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, sendmsg_sends_whole_iovec_as_one_part_and_returns_its_size)
+{
+	char a[] = "abc", b[] = "", c[] = "defgh";
+	struct iovec iov[3] = { { a, 3 }, { b, 0 }, { c, 5 } };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = 3 };
+
+	ASSERT_EQ(8, sendmsg(self->tx, &msg, MSG_EOR));
+	ASSERT_RECV_RECORD(self->rx, "abcdefgh");
+}
+
+TEST_F(mp, empty_part_is_delivered_as_a_part)
+{
+	ASSERT_EQ(0, xs_send(self->tx, "", 0, 0));
+	ASSERT_SEND(self->tx, "body", MSG_EOR);
+	ASSERT_EQ(0, xs_send(self->tx, "", 0, MSG_EOR));
+	ASSERT_RECV_RECORD(self->rx, "", "body");
+	ASSERT_RECV_RECORD(self->rx, "");
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, close_mid_record_discards_the_partial_record)
+{
+	ASSERT_RECORD(self->tx, 0, "done1", "done2");
+	ASSERT_SEND(self->tx, "partial1", 0);
+	ASSERT_SEND(self->tx, "partial2", 0);
+	xs_close(&self->tx);
+
+	ASSERT_RECV_RECORD(self->rx, "done1", "done2");
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, queued_records_survive_sender_close)
+{
+	ASSERT_RECORD(self->tx, 0, "one");
+	ASSERT_RECORD(self->tx, 0, "two", "parts");
+	ASSERT_RECORD(self->tx, 0, "three");
+	xs_close(&self->tx);
+
+	ASSERT_RECV_RECORD(self->rx, "one");
+	ASSERT_RECV_RECORD(self->rx, "two", "parts");
+	ASSERT_RECV_RECORD(self->rx, "three");
+	ASSERT_NOTHING(self->rx);
+}
+
+/*
+ * A child process sharing tx starts a record and is SIGKILLed: its parts
+ * never reach rx, and the next record started on tx is not polluted by
+ * them.
+ */
+TEST_F(mp, record_of_killed_sharing_process_leaves_no_trace)
+{
+	int sync[2];
+	pid_t pid;
+	char c;
+
+	ASSERT_OK(pipe(sync));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (xs_send_str(self->tx, "orphan1", 0) != 7 ||
+		    xs_send_str(self->tx, "orphan2", 0) != 7)
+			_exit(1);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	ASSERT_OK(kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
+
+	ASSERT_NOTHING(self->rx);
+	ASSERT_RECORD(self->tx, 0, "after");
+	ASSERT_RECV_RECORD(self->rx, "after");
+	ASSERT_NOTHING(self->rx);
+	close(sync[0]);
+	close(sync[1]);
+}
+
+/* The same with the killed process owning its socket outright. */
+TEST_F(mp, record_of_killed_socket_owner_leaves_no_trace)
+{
+	int sync[2], rx2;
+	pid_t pid;
+	char c;
+	XS_UNAME(name2, "killed");
+
+	rx2 = xs_socket(variant->rx_proto);
+	ASSERT_GE(rx2, 0);
+	ASSERT_OK(xs_bind(rx2, name2));
+	ASSERT_OK(pipe(sync));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		int fd = xs_socket(variant->tx_proto);
+
+		if (fd < 0 || xs_connect(fd, name2))
+			_exit(1);
+		if (xs_send_str(fd, "whole", MSG_EOR) != 5 ||
+		    xs_send_str(fd, "orphan1", 0) != 7 ||
+		    xs_send_str(fd, "orphan2", 0) != 7)
+			_exit(2);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	ASSERT_OK(kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
+
+	ASSERT_RECV_RECORD(rx2, "whole");
+	ASSERT_NOTHING(rx2);
+	close(rx2);
+	close(sync[0]);
+	close(sync[1]);
+}
+
+TEST_F(mp, sendmmsg_entry_eor_ends_a_record_at_that_entry)
+{
+	static const char *parts[] = { "a0", "a1", "b0", "b1", "b2" };
+	struct mmsghdr m[5];
+	struct iovec iov[5];
+	int i;
+
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < 5; i++) {
+		iov[i].iov_base = (void *)parts[i];
+		iov[i].iov_len = 2;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	m[1].msg_hdr.msg_flags = MSG_EOR;
+	m[4].msg_hdr.msg_flags = MSG_EOR;
+
+	ASSERT_EQ(5, sendmmsg(self->tx, m, 5, 0));
+	for (i = 0; i < 5; i++)
+		ASSERT_EQ(2U, m[i].msg_len);
+	ASSERT_RECV_RECORD(self->rx, "a0", "a1");
+	ASSERT_RECV_RECORD(self->rx, "b0", "b1", "b2");
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, sendmmsg_call_eor_ends_a_record_at_every_entry)
+{
+	static const char *parts[] = { "x", "yy", "zzz" };
+	struct mmsghdr m[3];
+	struct iovec iov[3];
+	int i;
+
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < 3; i++) {
+		iov[i].iov_base = (void *)parts[i];
+		iov[i].iov_len = i + 1;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	ASSERT_EQ(3, sendmmsg(self->tx, m, 3, MSG_EOR));
+	ASSERT_RECV_RECORD(self->rx, "x");
+	ASSERT_RECV_RECORD(self->rx, "yy");
+	ASSERT_RECV_RECORD(self->rx, "zzz");
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, sendmmsg_without_eor_leaves_the_record_open)
+{
+	struct mmsghdr m[2];
+	struct iovec iov[2] = { { "p0", 2 }, { "p1", 2 } };
+
+	memset(m, 0, sizeof(m));
+	m[0].msg_hdr.msg_iov = &iov[0];
+	m[0].msg_hdr.msg_iovlen = 1;
+	m[1].msg_hdr.msg_iov = &iov[1];
+	m[1].msg_hdr.msg_iovlen = 1;
+	ASSERT_EQ(2, sendmmsg(self->tx, m, 2, 0));
+	ASSERT_NOTHING(self->rx);
+	ASSERT_SEND(self->tx, "p2", MSG_EOR);
+	ASSERT_RECV_RECORD(self->rx, "p0", "p1", "p2");
+}
+
+TEST_F(mp, recvmmsg_returns_parts_with_eor_per_entry)
+{
+	char bufs[8][16];
+	struct mmsghdr m[8];
+	struct iovec iov[8];
+	char c;
+	int i;
+
+	ASSERT_RECORD(self->tx, 0, "p0", "p1");
+	ASSERT_RECORD(self->tx, 0, "q00");
+	ASSERT_EQ(1, xs_recv_within(self->rx, &c, 1, MSG_PEEK, NULL,
+				    xs_wait_ms()));
+
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < 8; i++) {
+		iov[i].iov_base = bufs[i];
+		iov[i].iov_len = sizeof(bufs[i]);
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	ASSERT_EQ(3, recvmmsg(self->rx, m, 8, MSG_DONTWAIT, NULL));
+	ASSERT_EQ(2U, m[0].msg_len);
+	ASSERT_EQ(2U, m[1].msg_len);
+	ASSERT_EQ(3U, m[2].msg_len);
+	ASSERT_EQ(0, memcmp(bufs[0], "p0", 2));
+	ASSERT_EQ(0, memcmp(bufs[1], "p1", 2));
+	ASSERT_EQ(0, memcmp(bufs[2], "q00", 3));
+	ASSERT_EQ(0, m[0].msg_hdr.msg_flags & MSG_EOR);
+	ASSERT_EQ(MSG_EOR, m[1].msg_hdr.msg_flags & MSG_EOR);
+	ASSERT_EQ(MSG_EOR, m[2].msg_hdr.msg_flags & MSG_EOR);
+	ASSERT_ERRNO(EAGAIN, recvmmsg(self->rx, m, 8, MSG_DONTWAIT, NULL));
+}
+
+TEST_F(mp, peek_returns_next_part_without_consuming_it)
+{
+	char buf[16];
+	int f;
+
+	ASSERT_RECORD(self->tx, 0, "head", "tail");
+	ASSERT_EQ(4, xs_recv_within(self->rx, buf, sizeof(buf), MSG_PEEK, &f,
+				    xs_wait_ms()));
+	ASSERT_EQ(0, memcmp(buf, "head", 4));
+	ASSERT_EQ(0, f & MSG_EOR);
+	ASSERT_EQ(4, xs_recv(self->rx, buf, sizeof(buf), MSG_PEEK, &f));
+	ASSERT_EQ(0, memcmp(buf, "head", 4));
+	ASSERT_PART(self->rx, "head", 0);
+
+	ASSERT_EQ(4, xs_recv(self->rx, buf, sizeof(buf), MSG_PEEK, &f));
+	ASSERT_EQ(0, memcmp(buf, "tail", 4));
+	ASSERT_EQ(MSG_EOR, f & MSG_EOR);
+	ASSERT_PART(self->rx, "tail", MSG_EOR);
+	ASSERT_ERRNO(EAGAIN, xs_recv(self->rx, buf, sizeof(buf),
+				     MSG_PEEK | MSG_DONTWAIT, NULL));
+}
+
+TEST_F(mp, short_buffer_truncates_part_and_discards_its_rest)
+{
+	char buf[16];
+	int f;
+
+	ASSERT_RECORD(self->tx, 0, "0123456789", "next");
+	ASSERT_EQ(4, xs_recv_within(self->rx, buf, 4, 0, &f, xs_wait_ms()));
+	ASSERT_EQ(0, memcmp(buf, "0123", 4));
+	ASSERT_EQ(MSG_TRUNC, f & MSG_TRUNC);
+	ASSERT_EQ(0, f & MSG_EOR);
+	ASSERT_PART(self->rx, "next", MSG_EOR);
+
+	ASSERT_RECORD(self->tx, 0, "abcdefgh");
+	ASSERT_EQ(3, xs_recv_within(self->rx, buf, 3, 0, &f, xs_wait_ms()));
+	ASSERT_EQ(MSG_TRUNC | MSG_EOR, f & (MSG_TRUNC | MSG_EOR));
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, trunc_flag_returns_full_part_length)
+{
+	char buf[16];
+	int f;
+
+	ASSERT_RECORD(self->tx, 0, "abcdefgh");
+	ASSERT_EQ(8, xs_recv_within(self->rx, buf, 3, MSG_TRUNC, &f,
+				    xs_wait_ms()));
+	ASSERT_EQ(0, memcmp(buf, "abc", 3));
+	ASSERT_EQ(MSG_TRUNC | MSG_EOR, f & (MSG_TRUNC | MSG_EOR));
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, fionread_is_size_of_next_part)
+{
+	int n = -1;
+	char c;
+
+	ASSERT_OK(ioctl(self->rx, FIONREAD, &n));
+	ASSERT_EQ(0, n);
+	ASSERT_RECORD(self->tx, 0, "hello", "wo");
+	ASSERT_EQ(1, xs_recv_within(self->rx, &c, 1, MSG_PEEK, NULL,
+				    xs_wait_ms()));
+	ASSERT_OK(ioctl(self->rx, FIONREAD, &n));
+	ASSERT_EQ(5, n);
+	ASSERT_OK(ioctl(self->rx, SIOCINQ, &n));
+	ASSERT_EQ(5, n);
+	ASSERT_PART(self->rx, "hello", 0);
+	ASSERT_OK(ioctl(self->rx, FIONREAD, &n));
+	ASSERT_EQ(2, n);
+	ASSERT_PART(self->rx, "wo", MSG_EOR);
+	ASSERT_OK(ioctl(self->rx, FIONREAD, &n));
+	ASSERT_EQ(0, n);
+}
+
+TEST_F(mp, rcvmore_is_set_while_inside_a_record)
+{
+	ASSERT_EQ(0, xs_getint(self->rx, SOL_XS, XS_RCVMORE));
+	ASSERT_RECORD(self->tx, 0, "one", "two", "three");
+	ASSERT_PART(self->rx, "one", 0);
+	ASSERT_EQ(1, xs_getint(self->rx, SOL_XS, XS_RCVMORE));
+	ASSERT_PART(self->rx, "two", 0);
+	ASSERT_EQ(1, xs_getint(self->rx, SOL_XS, XS_RCVMORE));
+	ASSERT_PART(self->rx, "three", MSG_EOR);
+	ASSERT_EQ(0, xs_getint(self->rx, SOL_XS, XS_RCVMORE));
+}
+
+/* ---- concurrency ------------------------------------------------------ */
+
+struct mp_thread {
+	pthread_t thread;
+	int fd, id, records;
+	int *stop;
+	int *taken;
+	char error[160];
+};
+
+static void *mp_sender(void *arg)
+{
+	struct mp_thread *t = arg;
+	char buf[32];
+	int k, j;
+
+	for (k = 0; k < t->records; k++)
+		for (j = 0; j < 3; j++) {
+			int n = snprintf(buf, sizeof(buf), "%d:%d:%d",
+					 t->id, k, j);
+
+			if (xs_send(t->fd, buf, n, j == 2 ? MSG_EOR : 0) != n) {
+				snprintf(t->error, sizeof(t->error),
+					 "sender %d: %s", t->id,
+					 strerror(errno));
+				return NULL;
+			}
+		}
+	return NULL;
+}
+
+TEST_F(mp, concurrent_senders_never_interleave_parts)
+{
+	int per = xs_iters(1000, 50);
+	struct mp_thread th[2];
+	int next[2] = { 0, 0 };
+	char buf[32];
+	int i, j, f, t, k, jj;
+
+	for (i = 0; i < 2; i++) {
+		memset(&th[i], 0, sizeof(th[i]));
+		th[i].fd = self->tx;
+		th[i].id = i;
+		th[i].records = per;
+		ASSERT_OK(pthread_create(&th[i].thread, NULL, mp_sender,
+					 &th[i]));
+	}
+	for (i = 0; i < 2 * per; i++) {
+		int rt = -1, rk = -1;
+
+		for (j = 0; j < 3; j++) {
+			ssize_t n = xs_recv_wait(self->rx, buf,
+						 sizeof(buf) - 1, &f);
+
+			ASSERT_GT(n, 0) TH_LOG("record %d part %d: %s", i, j,
+					       strerror(errno));
+			buf[n] = 0;
+			ASSERT_EQ(3, sscanf(buf, "%d:%d:%d", &t, &k, &jj));
+			if (j == 0) {
+				rt = t;
+				rk = k;
+				ASSERT_TRUE(t == 0 || t == 1);
+				ASSERT_EQ(next[t], k)
+					TH_LOG("sender %d reordered", t);
+				next[t]++;
+			}
+			ASSERT_EQ(rt, t) TH_LOG("part '%s' inside record of "
+						"sender %d", buf, rt);
+			ASSERT_EQ(rk, k);
+			ASSERT_EQ(j, jj);
+			ASSERT_EQ(j == 2 ? MSG_EOR : 0, f & MSG_EOR);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i].thread, NULL);
+		ASSERT_STREQ("", th[i].error);
+	}
+	ASSERT_NOTHING(self->rx);
+}
+
+static void *mp_receiver(void *arg)
+{
+	struct mp_thread *t = arg;
+	char buf[32];
+	int j, f, k, jj, first = -1;
+
+	while (!__atomic_load_n(t->stop, __ATOMIC_SEQ_CST)) {
+		for (j = 0; j < 3; j++) {
+			ssize_t n = xs_recv(t->fd, buf, sizeof(buf) - 1, 0, &f);
+
+			if (n < 0 && j == 0 &&
+			    (errno == EAGAIN || errno == EINTR))
+				break;
+			if (n < 0) {
+				snprintf(t->error, sizeof(t->error),
+					 "receiver %d part %d: %s", t->id, j,
+					 strerror(errno));
+				return NULL;
+			}
+			buf[n] = 0;
+			if (sscanf(buf, "%*d:%d:%d", &k, &jj) != 2 ||
+			    jj != j || (j && k != first) ||
+			    (j == 2) != !!(f & MSG_EOR)) {
+				snprintf(t->error, sizeof(t->error),
+					 "receiver %d got '%s' (flags %#x) as "
+					 "part %d of record %d", t->id, buf, f,
+					 j, first);
+				return NULL;
+			}
+			first = k;
+			if (j == 2)
+				__atomic_add_fetch(t->taken, 1,
+						   __ATOMIC_SEQ_CST);
+		}
+	}
+	return NULL;
+}
+
+TEST_F(mp, concurrent_receivers_never_split_a_record)
+{
+	int records = xs_iters(1000, 50);
+	int stop = 0, taken = 0;
+	struct mp_thread th[2];
+	struct mp_thread sender;
+	long long end;
+	int i;
+
+	ASSERT_OK(xs_set_timeo(self->rx, SO_RCVTIMEO, 20));
+	for (i = 0; i < 2; i++) {
+		memset(&th[i], 0, sizeof(th[i]));
+		th[i].fd = self->rx;
+		th[i].id = i;
+		th[i].stop = &stop;
+		th[i].taken = &taken;
+		ASSERT_OK(pthread_create(&th[i].thread, NULL, mp_receiver,
+					 &th[i]));
+	}
+	memset(&sender, 0, sizeof(sender));
+	sender.fd = self->tx;
+	sender.records = records;
+	mp_sender(&sender);
+	ASSERT_STREQ("", sender.error);
+
+	end = xs_now_ms() + xs_wait_ms() * 5;
+	while (__atomic_load_n(&taken, __ATOMIC_SEQ_CST) < records &&
+	       xs_now_ms() < end)
+		xs_sleep_ms(5);
+	__atomic_store_n(&stop, 1, __ATOMIC_SEQ_CST);
+	for (i = 0; i < 2; i++) {
+		pthread_join(th[i].thread, NULL);
+		EXPECT_STREQ("", th[i].error);
+	}
+	ASSERT_EQ(records, taken);
+}
+
+XS_TEST_MAIN

@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Shared helpers for the AF_XS selftests.
+ *
+ * Every test program includes this header instead of kselftest_harness.h
+ * directly and ends with XS_TEST_MAIN (not TEST_HARNESS_MAIN): it scales
+ * each test's timeout by XS_TEST_SCALE so the slow debug kernel gets the
+ * same verdicts as the release one.
+ *
+ * Rules the helpers follow:
+ *  - the family number comes from /sys/module/af_xs/parameters/family,
+ *    falling back to AF_XS_DEFAULT;
+ *  - names are unique per process and call (pid + counter), so tests never
+ *    collide with each other or with a previous run;
+ *  - waiting for something to arrive polls with MSG_DONTWAIT rather than
+ *    poll(2), so a readiness bug shows up in the readiness tests and not
+ *    as a mysterious failure everywhere else;
+ *  - helpers never ASSERT (they may run in forked children or threads,
+ *    where the harness' longjmp must not be used); they return values that
+ *    the test body asserts on.
+ */
+#ifndef XS_TEST_H
+#define XS_TEST_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <stddef.h>
+#include <linux/sockios.h>
+
+#include <linux/xs.h>
+
+/*
+ * The 6.1 harness, and the code its TEST() macro expands to, leave
+ * parameters unused; we build with -Wextra -Werror.
+ */
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+
+/* ---- environment ---------------------------------------------------- */
+
+static inline int xs_family(void)
+{
+	static int family;
+	FILE *f;
+	int v;
+
+	if (family)
+		return family;
+	family = AF_XS_DEFAULT;
+	f = fopen(XS_FAMILY_PARAM_PATH, "r");
+	if (f) {
+		if (fscanf(f, "%d", &v) == 1 && v > 0)
+			family = v;
+		fclose(f);
+	}
+	return family;
+}
+
+/* XS_TEST_SCALE: how much slower this kernel is than the release build. */
+static inline int xs_scale(void)
+{
+	static int scale;
+	const char *s;
+
+	if (scale)
+		return scale;
+	s = getenv("XS_TEST_SCALE");
+	scale = s ? atoi(s) : 1;
+	if (scale < 1)
+		scale = 1;
+	return scale;
+}
+
+/* An iteration count divided by the scale, but never below @min. */
+static inline int xs_iters(int n, int min)
+{
+	n /= xs_scale();
+	return n < min ? min : n;
+}
+
+/* How long to wait for something that must happen: generous, scaled. */
+static inline int xs_wait_ms(void)
+{
+	return 3000 * xs_scale();
+}
+
+/* How long to wait before concluding that something did not happen. */
+static inline int xs_quiet_ms(void)
+{
+	return 50 * xs_scale();
+}
+
+static inline long long xs_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static inline void xs_sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* ---- names and sockets ---------------------------------------------- */
+
+/* A fresh abstract name: "xst.<pid>.<n>.<tag>". */
+static inline const char *xs_uname(char *buf, size_t len, const char *tag)
+{
+	static unsigned int counter;
+
+	snprintf(buf, len, "xst.%d.%u.%s", (int)getpid(), ++counter, tag);
+	return buf;
+}
+
+#define XS_UNAME(var, tag)						\
+	char var[XS_NAME_MAX + 1];					\
+	xs_uname(var, sizeof(var), tag)
+
+static inline socklen_t xs_addr(struct sockaddr_xs *sa, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n > XS_NAME_MAX)
+		n = XS_NAME_MAX;
+	memset(sa, 0, sizeof(*sa));
+	sa->sxs_family = xs_family();
+	memcpy(sa->sxs_name, name, n);
+	return offsetof(struct sockaddr_xs, sxs_name) + n;
+}
+
+static inline int xs_socket(int proto)
+{
+	return socket(xs_family(), SOCK_SEQPACKET, proto);
+}
+
+static inline int xs_bind(int fd, const char *name)
+{
+	struct sockaddr_xs sa;
+	socklen_t len = xs_addr(&sa, name);
+
+	return bind(fd, (struct sockaddr *)&sa, len);
+}
+
+static inline int xs_connect(int fd, const char *name)
+{
+	struct sockaddr_xs sa;
+	socklen_t len = xs_addr(&sa, name);
+
+	return connect(fd, (struct sockaddr *)&sa, len);
+}
+
+static inline int xs_setint(int fd, int opt, int val)
+{
+	return setsockopt(fd, SOL_XS, opt, &val, sizeof(val));
+}
+
+/* Returns the option's value, or INT_MIN with errno set. */
+static inline int xs_getint(int fd, int level, int opt)
+{
+	int val = 0;
+	socklen_t len = sizeof(val);
+
+	if (getsockopt(fd, level, opt, &val, &len))
+		return -2147483647 - 1;
+	return val;
+}
+
+static inline int xs_set_timeo(int fd, int opt, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	return setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
+}
+
+static inline void xs_close(int *fd)
+{
+	if (*fd > 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ---- parts and records ---------------------------------------------- */
+
+static inline ssize_t xs_send(int fd, const void *buf, size_t len, int flags)
+{
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	return sendmsg(fd, &msg, flags);
+}
+
+static inline ssize_t xs_send_str(int fd, const char *s, int flags)
+{
+	return xs_send(fd, s, strlen(s), flags);
+}
+
+/* recvmsg of one part; *mflags receives msg_flags. */
+static inline ssize_t xs_recv(int fd, void *buf, size_t len, int flags,
+			      int *mflags)
+{
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	n = recvmsg(fd, &msg, flags);
+	if (mflags)
+		*mflags = n < 0 ? 0 : msg.msg_flags;
+	return n;
+}
+
+/*
+ * Receive one part, waiting up to @ms for it to arrive by retrying with
+ * MSG_DONTWAIT.  Returns what the last recvmsg returned (errno EAGAIN on
+ * timeout).
+ */
+static inline ssize_t xs_recv_within(int fd, void *buf, size_t len, int flags,
+				     int *mflags, int ms)
+{
+	long long end = xs_now_ms() + ms;
+	ssize_t n;
+
+	for (;;) {
+		n = xs_recv(fd, buf, len, flags | MSG_DONTWAIT, mflags);
+		if (n >= 0 || errno != EAGAIN || xs_now_ms() >= end)
+			return n;
+		xs_sleep_ms(1);
+	}
+}
+
+static inline ssize_t xs_recv_wait(int fd, void *buf, size_t len, int *mflags)
+{
+	return xs_recv_within(fd, buf, len, 0, mflags, xs_wait_ms());
+}
+
+/*
+ * True when nothing is readable at @fd after a short quiet period:
+ * recvmsg(MSG_DONTWAIT) keeps failing with EAGAIN.
+ */
+static inline int xs_nothing_arrives(int fd)
+{
+	char c;
+	ssize_t n = xs_recv_within(fd, &c, 1, MSG_PEEK, NULL, xs_quiet_ms());
+
+	return n < 0 && errno == EAGAIN;
+}
+
+/* Send a whole record: the parts of a NULL-terminated list, EOR on last. */
+static inline int xs_send_record(int fd, int flags, const char *const *parts)
+{
+	int i;
+
+	for (i = 0; parts[i]; i++) {
+		int f = flags | (parts[i + 1] ? 0 : MSG_EOR);
+
+		if (xs_send_str(fd, parts[i], f) != (ssize_t)strlen(parts[i]))
+			return -1;
+	}
+	return 0;
+}
+
+#define XS_PARTS(...) ((const char *const[]){ __VA_ARGS__, NULL })
+
+static inline short xs_revents(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	return p.revents;
+}
+
+/* An address that is certainly not mapped. */
+static inline void *xs_unmapped(void)
+{
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return (void *)8;
+	munmap(p, 4096);
+	return p;
+}
+
+/* Wait for a child and return its exit code, or 128 + signal. */
+static inline int xs_wait_child(pid_t pid)
+{
+	int status;
+
+	if (waitpid(pid, &status, 0) != pid)
+		return -1;
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/*
+ * Make a linked pair: @rx binds a fresh name, @tx connects to it.  HWMs
+ * are set before bind/connect when >= 0.  Returns 0 or -1 (errno set).
+ */
+static inline int xs_link(int tx_proto, int rx_proto, int sndhwm, int rcvhwm,
+			  int *tx, int *rx, char *name, size_t namelen)
+{
+	char buf[XS_NAME_MAX + 1];
+
+	if (!name) {
+		name = buf;
+		namelen = sizeof(buf);
+	}
+	xs_uname(name, namelen, "link");
+	*tx = xs_socket(tx_proto);
+	*rx = xs_socket(rx_proto);
+	if (*tx < 0 || *rx < 0)
+		return -1;
+	if (sndhwm >= 0 && xs_setint(*tx, XS_SNDHWM, sndhwm))
+		return -1;
+	if (rcvhwm >= 0 && xs_setint(*rx, XS_RCVHWM, rcvhwm))
+		return -1;
+	if (xs_bind(*rx, name) || xs_connect(*tx, name))
+		return -1;
+	return 0;
+}
+
+/*
+ * A blocking call run in a background thread, so the test can check that
+ * it is (still) blocked and that something wakes it.
+ */
+struct xs_bg {
+	pthread_t thread;
+	int fd;
+	int is_recv;
+	int flags;
+	char buf[256];
+	size_t len;
+	int done;
+	ssize_t ret;
+	int err;
+};
+
+static inline void *xs_bg_main(void *arg)
+{
+	struct xs_bg *bg = arg;
+
+	if (bg->is_recv)
+		bg->ret = xs_recv(bg->fd, bg->buf, sizeof(bg->buf) - 1,
+				  bg->flags, NULL);
+	else
+		bg->ret = xs_send(bg->fd, bg->buf, bg->len, bg->flags);
+	bg->err = errno;
+	__atomic_store_n(&bg->done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static inline int xs_bg_send(struct xs_bg *bg, int fd, const char *s,
+			     int flags)
+{
+	memset(bg, 0, sizeof(*bg));
+	bg->fd = fd;
+	bg->flags = flags;
+	bg->len = strlen(s);
+	memcpy(bg->buf, s, bg->len);
+	return pthread_create(&bg->thread, NULL, xs_bg_main, bg);
+}
+
+static inline int xs_bg_recv(struct xs_bg *bg, int fd, int flags)
+{
+	memset(bg, 0, sizeof(*bg));
+	bg->fd = fd;
+	bg->is_recv = 1;
+	bg->flags = flags;
+	return pthread_create(&bg->thread, NULL, xs_bg_main, bg);
+}
+
+static inline int xs_bg_done(struct xs_bg *bg)
+{
+	return __atomic_load_n(&bg->done, __ATOMIC_SEQ_CST);
+}
+
+/* Wait up to @ms for the call to return; joins the thread if it did. */
+static inline int xs_bg_finish(struct xs_bg *bg, int ms)
+{
+	long long end = xs_now_ms() + ms;
+
+	while (!xs_bg_done(bg)) {
+		if (xs_now_ms() >= end)
+			return 0;
+		xs_sleep_ms(1);
+	}
+	pthread_join(bg->thread, NULL);
+	return 1;
+}
+
+/* Give a background call time to block, then report whether it did. */
+static inline int xs_bg_blocks(struct xs_bg *bg)
+{
+	xs_sleep_ms(2 * xs_quiet_ms());
+	return !xs_bg_done(bg);
+}
+
+/* ---- assertions ----------------------------------------------------- */
+
+/* @expr must fail with errno @err. */
+#define ASSERT_ERRNO(err, expr) do {					\
+	long __r;							\
+	int __e;							\
+	errno = 0;							\
+	__r = (long)(expr);						\
+	__e = errno;							\
+	ASSERT_EQ(-1L, __r) TH_LOG("%s succeeded, wanted %s", #expr,	\
+				   strerror(err));			\
+	ASSERT_EQ(err, __e) TH_LOG("%s: got %s, wanted %s", #expr,	\
+				   strerror(__e), strerror(err));	\
+} while (0)
+
+#define EXPECT_ERRNO(err, expr) do {					\
+	long __r;							\
+	int __e;							\
+	errno = 0;							\
+	__r = (long)(expr);						\
+	__e = errno;							\
+	EXPECT_EQ(-1L, __r) TH_LOG("%s succeeded, wanted %s", #expr,	\
+				   strerror(err));			\
+	if (__r == -1)							\
+		EXPECT_EQ(err, __e) TH_LOG("%s: got %s, wanted %s",	\
+					   #expr, strerror(__e),	\
+					   strerror(err));		\
+} while (0)
+
+/* @expr must return 0. */
+#define ASSERT_OK(expr) do {						\
+	long __r;							\
+	errno = 0;							\
+	__r = (long)(expr);						\
+	ASSERT_EQ(0L, __r) TH_LOG("%s: %s", #expr, strerror(errno));	\
+} while (0)
+
+/* Send one part and require it to be accepted whole. */
+#define ASSERT_SEND(fd, str, flags) do {				\
+	const char *__s = (str);					\
+	ssize_t __n = xs_send_str((fd), __s, (flags));			\
+	ASSERT_EQ((ssize_t)strlen(__s), __n)				\
+		TH_LOG("send '%s': %s", __s, strerror(errno));		\
+} while (0)
+
+#define ASSERT_RECORD(fd, flags, ...) do {				\
+	const char *const *__p = XS_PARTS(__VA_ARGS__);			\
+	int __i;							\
+	for (__i = 0; __p[__i]; __i++)					\
+		ASSERT_SEND((fd), __p[__i],				\
+			    (flags) | (__p[__i + 1] ? 0 : MSG_EOR));	\
+} while (0)
+
+/*
+ * Wait for the next part and require its exact content and whether it
+ * carries MSG_EOR (@eor is MSG_EOR or 0).
+ */
+#define ASSERT_PART(fd, text, eor) do {					\
+	char __b[512];							\
+	const char *__t = (text);					\
+	int __f = 0;							\
+	ssize_t __n = xs_recv_wait((fd), __b, sizeof(__b) - 1, &__f);	\
+	ASSERT_EQ((ssize_t)strlen(__t), __n)				\
+		TH_LOG("waiting for part '%s': %s", __t,		\
+		       __n < 0 ? strerror(errno) : "wrong size");	\
+	__b[__n] = 0;							\
+	ASSERT_STREQ(__t, __b);						\
+	ASSERT_EQ((eor), __f & MSG_EOR)					\
+		TH_LOG("part '%s': MSG_EOR %s", __t,			\
+		       (__f & MSG_EOR) ? "set" : "missing");		\
+	ASSERT_EQ(0, __f & MSG_TRUNC);					\
+} while (0)
+
+/* Receive a whole record whose parts are listed. */
+#define ASSERT_RECV_RECORD(fd, ...) do {				\
+	const char *const *__q = XS_PARTS(__VA_ARGS__);			\
+	int __j;							\
+	for (__j = 0; __q[__j]; __j++)					\
+		ASSERT_PART((fd), __q[__j], __q[__j + 1] ? 0 : MSG_EOR); \
+} while (0)
+
+#define ASSERT_NOTHING(fd)						\
+	ASSERT_TRUE(xs_nothing_arrives(fd)) TH_LOG("fd %d: unexpected part", (fd))
+
+/* ---- harness glue ---------------------------------------------------- */
+
+static inline void xs_scale_timeouts(void)
+{
+	struct __fixture_metadata *f;
+	struct __test_metadata *t;
+	int scale = xs_scale();
+
+	for (f = __fixture_list; f; f = f->next)
+		for (t = f->tests; t; t = t->next)
+			t->timeout *= scale;
+}
+
+#define XS_TEST_MAIN							\
+	static void __attribute__((constructor))			\
+	__constructor_order_last(void)					\
+	{								\
+		if (!__constructor_order)				\
+			__constructor_order =				\
+				_CONSTRUCTOR_ORDER_BACKWARD;		\
+	}								\
+	int main(int argc, char **argv)					\
+	{								\
+		signal(SIGPIPE, SIG_IGN);				\
+		xs_scale_timeouts();					\
+		return test_harness_run(argc, argv);			\
+	}
+
+#endif /* XS_TEST_H */
