@@ -217,6 +217,7 @@ struct xs_net {
 	struct hlist_head	names[1 << XS_NAME_HASH_BITS];	/* topo lock */
 	struct list_head	socks;				/* topo lock */
 };
+
 struct xs_net *xs_net(const struct net *net);
 
 /* proc.c */

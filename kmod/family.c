@@ -61,6 +61,7 @@ int xs_family = AF_XS_DEFAULT;
 module_param_named(family, xs_family, int, 0444);
 MODULE_PARM_DESC(family, "address family number of AF_XS");
 
+/* Topology: names, endpoints, pipe attach/detach (see lock order above). */
 DEFINE_MUTEX(xs_topo_lock);
 
 /* Default socket buffers: large enough for ZeroMQ-sized messages. */
@@ -384,8 +385,11 @@ static int xs_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	return xs_recv_part(xs, msg, len, flags);
 }
 
-/* Not const: the family number is a module parameter, set at init. */
-static struct proto_ops xs_ops __ro_after_init = {
+/*
+ * .family is informational (the socket layer keys on net_proto_family and
+ * sk_family, which carry the module parameter's value).
+ */
+static const struct proto_ops xs_ops = {
 	.family		= AF_XS_DEFAULT,
 	.owner		= THIS_MODULE,
 	.release	= xs_release,
@@ -498,7 +502,6 @@ static int __init xs_module_init(void)
 	if (xs_family <= 0 || xs_family >= NPROTO)
 		return -EINVAL;
 	xs_family_ops.family = xs_family;
-	xs_ops.family = xs_family;
 
 	err = proto_register(&xs_proto, 1);
 	if (err)
