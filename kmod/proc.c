@@ -9,8 +9,8 @@
 
 #include "af_xs.h"
 
+/* Holds xs_topo_lock from start to stop: the socket list is stable. */
 static void *xs_seq_start(struct seq_file *seq, loff_t *pos)
-	__acquires(&xs_topo_lock)
 {
 	mutex_lock(&xs_topo_lock);
 	return seq_list_start_head(&xs_net(seq_file_net(seq))->socks, *pos);
@@ -22,7 +22,6 @@ static void *xs_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 }
 
 static void xs_seq_stop(struct seq_file *seq, void *v)
-	__releases(&xs_topo_lock)
 {
 	mutex_unlock(&xs_topo_lock);
 }
