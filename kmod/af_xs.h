@@ -66,7 +66,9 @@ struct xs_pipe_end {
 	int			idx;		/* XS_CONN or XS_BIND */
 	struct list_head	node;		/* in xs->pipes, xs->route_lock */
 	atomic_t		inflight;	/* records queued or reserved to this end */
-	unsigned long		priv;		/* pattern data, xs->route_lock */
+	/* publisher side: subscriptions of the peer (pubsub.c) */
+	struct list_head	subs;		/* publisher's sub lock */
+	unsigned long		gen;		/* last record matched */
 };
 
 /* Index of the ends: the connector's end never changes. */
@@ -118,6 +120,15 @@ struct xs_pattern {
 	int		(*send_begin)(struct xs_sock *xs, struct xs_tx *tx);
 	/* MSG_EOR: route tx->rec; reservations in @tx are consumed. */
 	void		(*send_end)(struct xs_sock *xs, struct xs_tx *tx);
+	/* Optional.  The other end of @pe got a socket. */
+	void		(*peer_attached)(struct xs_sock *xs,
+					 struct xs_pipe_end *pe);
+	/* Optional, no lock held: set up and free xs->priv. */
+	int		(*init)(struct xs_sock *xs);
+	void		(*release)(struct xs_sock *xs);
+	/* Optional, no lock held: pattern options (-ENOPROTOOPT if not). */
+	int		(*setsockopt)(struct xs_sock *xs, int optname,
+				      sockptr_t optval, unsigned int optlen);
 };
 
 /* The socket. */
@@ -132,6 +143,7 @@ struct xs_sock {
 	struct list_head	pipes;		/* xs_pipe_end.node */
 	struct xs_pipe_end	*cursor;	/* round-robin / single peer */
 	u32			npipes;
+	void			*priv;		/* pattern state */
 
 	/* Records in progress, one per sending thread. */
 	spinlock_t		tx_lock;
@@ -149,7 +161,8 @@ struct xs_sock {
 	int			rcvhwm;
 	int			linger;
 	s64			maxmsgsize;
-	atomic64_t		drops;
+	atomic64_t		drops;		/* records we could not deliver */
+	atomic64_t		missed;		/* records dropped on the way to us */
 };
 
 static inline struct xs_sock *xs_sk(const struct sock *sk)
@@ -172,6 +185,7 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		 int flags);
 struct xs_record *xs_record_alloc(void);
 void xs_record_put(struct xs_record *rec);
+void xs_record_append(struct xs_record *rec, struct xs_part *part);
 int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len);
 void xs_tx_purge(struct xs_sock *xs);
 int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
@@ -189,6 +203,7 @@ extern atomic64_t xs_record_count;
 /* pipe.c */
 int xs_pipe_init(void);
 void xs_pipe_exit(void);
+struct xs_msg *xs_msg_alloc(void);
 void xs_msg_free(struct xs_msg *m);
 struct xs_pipe *xs_pipe_create(struct xs_name *name);
 void xs_pipe_put(struct xs_pipe *p);
@@ -228,6 +243,10 @@ void xs_proc_exit_net(struct net *net);
 extern const struct xs_pattern xs_pair_pattern;
 extern const struct xs_pattern xs_push_pattern;
 extern const struct xs_pattern xs_pull_pattern;
+extern const struct xs_pattern xs_pub_pattern;
+extern const struct xs_pattern xs_sub_pattern;
+extern const struct xs_pattern xs_xpub_pattern;
+extern const struct xs_pattern xs_xsub_pattern;
 
 /* Helpers shared by the patterns (pattern.c). */
 int xs_rr_attach(struct xs_sock *xs, struct xs_pipe_end *pe);

@@ -79,6 +79,10 @@ static const struct xs_pattern *const xs_patterns[XSPROTO_MAX + 1] = {
 	[XSPROTO_PAIR]		= &xs_pair_pattern,
 	[XSPROTO_PUSH]		= &xs_push_pattern,
 	[XSPROTO_PULL]		= &xs_pull_pattern,
+	[XSPROTO_PUB]		= &xs_pub_pattern,
+	[XSPROTO_SUB]		= &xs_sub_pattern,
+	[XSPROTO_XPUB]		= &xs_xpub_pattern,
+	[XSPROTO_XSUB]		= &xs_xsub_pattern,
 };
 
 struct xs_net *xs_net(const struct net *net)
@@ -125,6 +129,8 @@ static int xs_release(struct socket *sock)
 
 	xs_tx_purge(xs);
 	xs_rx_purge(xs, NULL);
+	if (xs->pat->release)
+		xs->pat->release(xs);
 
 	sock_orphan(sk);
 	sock->sk = NULL;
@@ -242,6 +248,11 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 
 	if (level != SOL_XS)
 		return -ENOPROTOOPT;
+	if (xs->pat->setsockopt) {
+		err = xs->pat->setsockopt(xs, optname, optval, optlen);
+		if (err != -ENOPROTOOPT)
+			return err;
+	}
 
 	switch (optname) {
 	case XS_SNDHWM:
@@ -284,6 +295,9 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 	case XS_RCVMORE:
 	case XS_TYPE:
 	case XS_DROPS:
+	case XS_MISSED:
+	case XS_SUBSCRIBE:
+	case XS_UNSUBSCRIBE:
 		return -EINVAL;
 	default:
 		return -ENOPROTOOPT;
@@ -327,11 +341,15 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 		size = sizeof(s64);
 		break;
 	case XS_DROPS:
-		v.u = atomic64_read(&xs->drops);
+	case XS_MISSED:
+		v.u = atomic64_read(optname == XS_DROPS ? &xs->drops :
+				    &xs->missed);
 		size = sizeof(u64);
 		break;
 	case XS_UNBIND:
 	case XS_DISCONNECT:
+	case XS_SUBSCRIBE:
+	case XS_UNSUBSCRIBE:
 		return -EINVAL;
 	default:
 		return -ENOPROTOOPT;
@@ -430,6 +448,8 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	xs->linger = 0;
 	xs->maxmsgsize = -1;
 	atomic64_set(&xs->drops, 0);
+	atomic64_set(&xs->missed, 0);
+	xs->priv = NULL;
 }
 
 static int xs_create(struct net *net, struct socket *sock, int protocol,
@@ -458,6 +478,16 @@ static int xs_create(struct net *net, struct socket *sock, int protocol,
 
 	xs = xs_sk(sk);
 	xs_sock_init(xs, pat);
+	if (pat->init) {
+		int err = pat->init(xs);
+
+		if (err) {
+			sock_orphan(sk);
+			sock->sk = NULL;
+			sk_free(sk);
+			return err;
+		}
+	}
 
 	mutex_lock(&xs_topo_lock);
 	list_add_tail(&xs->net_node, &xs_net(net)->socks);

@@ -23,6 +23,11 @@ void xs_pipe_exit(void)
 	kmem_cache_destroy(xs_msg_cache);
 }
 
+struct xs_msg *xs_msg_alloc(void)
+{
+	return kmem_cache_alloc(xs_msg_cache, GFP_KERNEL_ACCOUNT);
+}
+
 void xs_msg_free(struct xs_msg *m)
 {
 	kmem_cache_free(xs_msg_cache, m);
@@ -40,6 +45,7 @@ struct xs_pipe *xs_pipe_create(struct xs_name *name)
 		p->end[i].pipe = p;
 		p->end[i].idx = i;
 		INIT_LIST_HEAD(&p->end[i].node);
+		INIT_LIST_HEAD(&p->end[i].subs);
 		atomic_set(&p->end[i].inflight, 0);
 	}
 	INIT_LIST_HEAD(&p->pending);
@@ -115,7 +121,9 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	rx = to->xs;
 	if (!rx && to->idx == XS_CONN)
 		goto drop;
-	m = kmem_cache_alloc(xs_msg_cache, GFP_KERNEL_ACCOUNT);
+	if (rx && !rx->pat->can_recv)
+		goto drop;
+	m = xs_msg_alloc();
 	if (!m)
 		goto drop;
 	refcount_inc(&rec->ref);
@@ -137,6 +145,9 @@ drop:
 	xs_pipe_unreserve(me);
 dropped:
 	atomic64_inc(&from->drops);
+	rx = to->xs;
+	if (rx)
+		atomic64_inc(&rx->missed);
 }
 
 /*
@@ -170,6 +181,8 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	WRITE_ONCE(me->xs, xs);
 	p->pending_bytes = 0;
 	xs_rx_splice(xs, &p->pending);
+	if (peer->pat->peer_attached)
+		peer->pat->peer_attached(peer, &p->end[!idx]);
 	mutex_unlock(&peer->route_lock);
 	/* the peer may have been waiting for a destination */
 	xs_wake_writer(peer);

@@ -34,13 +34,14 @@ static int xs_seq_show(struct seq_file *seq, void *v)
 		seq_printf(seq, "# records %lld bytes %lld\n",
 			   atomic64_read(&xs_record_count),
 			   atomic64_read(&xs_record_bytes));
-		seq_puts(seq, "inode pattern pipes rx_records rx_bytes drops names\n");
+		seq_puts(seq, "inode pattern pipes rx_records rx_bytes drops missed names\n");
 		return 0;
 	}
 	xs = list_entry(v, struct xs_sock, net_node);
-	seq_printf(seq, "%lu %s %u %u %zu %lld", sock_i_ino(&xs->sk),
+	seq_printf(seq, "%lu %s %u %u %zu %lld %lld", sock_i_ino(&xs->sk),
 		   xs->pat->name, xs->npipes, READ_ONCE(xs->rx_count),
-		   READ_ONCE(xs->rx_bytes), atomic64_read(&xs->drops));
+		   READ_ONCE(xs->rx_bytes), atomic64_read(&xs->drops),
+		   atomic64_read(&xs->missed));
 	xs_name_show(seq, xs);
 	seq_putc(seq, '\n');
 	return 0;

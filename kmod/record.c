@@ -44,6 +44,14 @@ void xs_record_put(struct xs_record *rec)
 	kfree(rec);
 }
 
+void xs_record_append(struct xs_record *rec, struct xs_part *part)
+{
+	list_add_tail(&part->node, &rec->parts);
+	rec->nparts++;
+	rec->size += part->len;
+	atomic64_add(part->len, &xs_record_bytes);
+}
+
 /* Copy one part from @msg and append it; on error @rec is unchanged. */
 int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len)
 {
@@ -58,10 +66,7 @@ int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len)
 		return -EFAULT;
 	}
 	part->len = len;
-	list_add_tail(&part->node, &rec->parts);
-	rec->nparts++;
-	rec->size += len;
-	atomic64_add(len, &xs_record_bytes);
+	xs_record_append(rec, part);
 	return 0;
 }
 
@@ -286,7 +291,8 @@ void xs_msg_release(struct xs_msg *m)
 {
 	put_pid(m->reader);
 	xs_record_put(m->rec);
-	xs_pipe_put(m->pipe);
+	if (m->pipe)
+		xs_pipe_put(m->pipe);
 	xs_msg_free(m);
 }
 
@@ -295,6 +301,8 @@ static void xs_msg_uncount(struct xs_msg *m)
 {
 	struct xs_sock *peer;
 
+	if (!m->to)
+		return;		/* control records are not flow-controlled */
 	atomic_dec(&m->to->inflight);
 	rcu_read_lock();
 	peer = READ_ONCE(xs_other_end(m->to)->xs);

@@ -75,9 +75,11 @@ struct sockaddr_xs {
 /* AF_XS only: remove one endpoint (value: the name, as in sxs_name). */
 #define XS_UNBIND		64	/* write-only: name */
 #define XS_DISCONNECT		65	/* write-only: name */
-#define XS_DROPS		66	/* u64, read-only: records dropped */
+#define XS_DROPS		66	/* u64, read-only: records we dropped */
+#define XS_MISSED		67	/* u64, read-only: records dropped to us */
 
 #define XS_IDENTITY_MAX		255
+#define XS_PREFIX_MAX		1024	/* longest XS_SUBSCRIBE prefix */
 #define XS_HWM_DEFAULT		1000
 
 #endif /* _UAPI_LINUX_XS_H */
