@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libxs internals.  Nothing here is exported: the library is built with
+ * -fvisibility=hidden and only the functions of xs.h carry XS_EXPORT.
+ * Internal names use the xsl_ prefix.
+ *
+ * Objects and their lifetimes
+ *
+ *   struct xsl_ctx     one per xs_init().  Owns the list of its open
+ *                      sockets.  Freed by xs_term() once every socket of it
+ *                      has been closed (nsockets == 0).
+ *   struct xsl_socket  one per xs_socket(): an AF_XS fd plus the state the
+ *                      kernel does not keep (endpoint ids, options that have
+ *                      no kernel meaning, XS_RCVMORE of the last part handed
+ *                      out, the read-ahead ring).  Freed by xs_close().
+ *   struct xsl_ring    lazily created read-ahead buffer of a socket that
+ *                      receives (io.c).
+ *
+ * Threads and locks
+ *
+ *   A socket is used by one thread at a time (the Crossroads rule), so its
+ *   fields need no lock, with two exceptions touched by xs_term() from any
+ *   thread: the 'terminated' flag (atomic) and the ctx list links, which are
+ *   only read or written under ctx->lock.  xs_term() shuts every listed fd
+ *   down under ctx->lock; xs_close() unlinks the socket under the same lock
+ *   before closing its fd, so xs_term() never touches a closed (or reused)
+ *   descriptor.  ctx->nsockets counts sockets whose fd is not closed yet;
+ *   xs_term() waits on ctx->idle until it drops to zero.
+ */
+#ifndef XSL_H
+#define XSL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <linux/xs.h>
+
+#include "xs.h"
+
+#define XSL_CTX_TAG	0x78734358u	/* live context */
+#define XSL_SOCK_TAG	0x7873534bu	/* live socket */
+#define XSL_DEAD_TAG	0xdeadbeefu	/* freed object */
+
+#define XSL_MAX_TYPE	XS_XRESPONDENT
+#define XSL_DEFAULT_MAX_SOCKETS	512
+
+struct xsl_ring;
+
+/* One bound or connected name, removable by its id with xs_shutdown(). */
+struct xsl_endpoint {
+	int id;
+	bool bound;
+	bool fs_node;		/* name is a filesystem path */
+	dev_t node_dev;		/* identity of the node we created at bind */
+	ino_t node_ino;
+	socklen_t addrlen;
+	struct sockaddr_xs addr;
+};
+
+/* Options Crossroads defines that have no meaning for a local family:
+ * validated and stored so that xs_getsockopt returns what was set. */
+struct xsl_options {
+	uint64_t affinity;
+	int rate;
+	int recovery_ivl;
+	int sndbuf;
+	int rcvbuf;
+	int reconnect_ivl;
+	int reconnect_ivl_max;
+	int backlog;
+	int multicast_hops;
+	int rcvtimeo;
+	int sndtimeo;
+	int ipv4only;
+	int keepalive;
+	int protocol;
+	int filter;
+};
+
+struct xsl_ctx {
+	uint32_t tag;
+	unsigned long serial;		/* makes inproc names private */
+	pthread_mutex_t lock;
+	pthread_cond_t idle;		/* signalled when nsockets drops */
+	bool terminating;		/* ctx->lock */
+	int max_sockets;		/* ctx->lock */
+	int io_threads;			/* ctx->lock; accepted, unused */
+	int nsockets;			/* ctx->lock */
+	struct xsl_socket *sockets;	/* ctx->lock */
+};
+
+struct xsl_socket {
+	uint32_t tag;
+	int fd;
+	int type;
+	atomic_bool terminated;		/* set by xs_term() */
+	bool rcvmore;			/* last part handed out had no EOR */
+	struct xsl_ctx *ctx;
+	struct xsl_socket *prev, *next;	/* ctx->lock */
+	struct xsl_options opt;
+	struct xsl_endpoint *ep;
+	size_t nep, capep;
+	struct xsl_ring *ring;
+	bool no_ring;			/* read-ahead unavailable */
+};
+
+/* ctx.c */
+int xsl_family(void);
+struct xsl_socket *xsl_sock(void *s);
+struct xsl_socket *xsl_sock_live(void *s);
+int xsl_fail(struct xsl_socket *s, int err);
+
+/* endpoint.c */
+void xsl_endpoints_release(struct xsl_socket *s);
+
+/* options.c */
+void xsl_options_init(struct xsl_options *opt);
+int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending);
+
+/* io.c */
+bool xsl_has_buffered(const struct xsl_socket *s);
+void xsl_ring_free(struct xsl_socket *s);
+
+/* poll.c */
+int xsl_events(struct xsl_socket *s);
+
+/* msg.c: helpers the socket calls use on xs_msg_t. */
+int xsl_msg_view(xs_msg_t *msg, const void **data, size_t *size);
+void xsl_msg_clear(xs_msg_t *msg);
+void *xsl_msg_prepare(xs_msg_t *tmp, size_t size);
+void xsl_msg_install(xs_msg_t *dest, xs_msg_t *tmp, bool more);
+void xsl_msg_discard(xs_msg_t *tmp);
+
+#endif /* XSL_H */
