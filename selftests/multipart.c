@@ -159,7 +159,10 @@ TEST_F(mp, record_of_killed_sharing_process_leaves_no_trace)
 		pause();
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(sync[0], &c, 1));
+	close(sync[1]);
+	ASSERT_EQ(1, read(sync[0], &c, 1)) {
+		TH_LOG("child exited with %d", xs_wait_child(pid));
+	}
 	ASSERT_OK(kill(pid, SIGKILL));
 	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
 
@@ -168,7 +171,6 @@ TEST_F(mp, record_of_killed_sharing_process_leaves_no_trace)
 	ASSERT_RECV_RECORD(self->rx, "after");
 	ASSERT_NOTHING(self->rx);
 	close(sync[0]);
-	close(sync[1]);
 }
 
 /* The same with the killed process owning its socket outright. */
@@ -199,7 +201,10 @@ TEST_F(mp, record_of_killed_socket_owner_leaves_no_trace)
 		pause();
 		_exit(0);
 	}
-	ASSERT_EQ(1, read(sync[0], &c, 1));
+	close(sync[1]);
+	ASSERT_EQ(1, read(sync[0], &c, 1)) {
+		TH_LOG("child exited with %d", xs_wait_child(pid));
+	}
 	ASSERT_OK(kill(pid, SIGKILL));
 	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
 
@@ -207,7 +212,6 @@ TEST_F(mp, record_of_killed_socket_owner_leaves_no_trace)
 	ASSERT_NOTHING(rx2);
 	close(rx2);
 	close(sync[0]);
-	close(sync[1]);
 }
 
 TEST_F(mp, sendmmsg_entry_eor_ends_a_record_at_that_entry)

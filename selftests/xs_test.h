@@ -423,6 +423,45 @@ static inline int xs_bg_blocks(struct xs_bg *bg)
 	return !xs_bg_done(bg);
 }
 
+/* ---- /proc/net/xs -------------------------------------------------- */
+
+/* True when @tok names endpoint @name ("NAME" or "<kind>:NAME"). */
+static inline int xs_token_is_name(const char *tok, const char *name)
+{
+	const char *colon = strchr(tok, ':');
+
+	return !strcmp(tok, name) || (colon && !strcmp(colon + 1, name));
+}
+
+/*
+ * Find the /proc/net/xs line (of the caller's network namespace) that
+ * lists endpoint @name; copy it to @line.  Returns 1 if found, 0 if not,
+ * -1 if the file cannot be read.
+ */
+static inline int xs_proc_line(const char *name, char *line, size_t len)
+{
+	char buf[1024], copy[1024], *tok, *save;
+	FILE *f = fopen("/proc/net/xs", "r");
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(buf, sizeof(buf), f)) {
+		buf[strcspn(buf, "\n")] = 0;
+		strcpy(copy, buf);
+		for (tok = strtok_r(copy, " \t", &save); tok;
+		     tok = strtok_r(NULL, " \t", &save))
+			if (xs_token_is_name(tok, name)) {
+				found = 1;
+				if (line)
+					snprintf(line, len, "%s", buf);
+				break;
+			}
+	}
+	fclose(f);
+	return found;
+}
+
 /* ---- assertions ----------------------------------------------------- */
 
 /* @expr must fail with errno @err. */
