@@ -20,6 +20,7 @@
 #   --timeout    per test program (guest side, busybox timeout)
 #   --vm-timeout whole guest; a hung guest is killed and counted as failed
 #   --extra-tap  host-side TAP lines (e.g. lint) counted in the summary
+#   --t0 EPOCH   also print the wall time since EPOCH (make check's start)
 #
 # What the guest gets: busybox-static, /af_xs.ko, /tests/* (executables of
 # selftests/build), /tools/* (tools/build), libxs.so* in /lib, every shared
@@ -33,7 +34,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
 
-kernel=release cmd= module=$repo/kmod/af_xs.ko testdir=$repo/selftests/build timeout= vm_timeout= extra_tap= log=
+t0_all= kernel=release cmd= module=$repo/kmod/af_xs.ko testdir=$repo/selftests/build timeout= vm_timeout= extra_tap= log=
 adds=()
 while (($#)); do
 	case $1 in
@@ -46,6 +47,7 @@ while (($#)); do
 	--vm-timeout) vm_timeout=$2; shift 2 ;;
 	--extra-tap) extra_tap=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
+	--t0) t0_all=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) echo "vm-run: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -243,6 +245,7 @@ if [[ -s $fails ]]; then
 	cat "$fails"
 fi
 echo "log: $log"
+[[ -z $t0_all ]] || echo "total wall time: $(( $(date +%s) - t0_all )) s (VM $((t1 - t0)) s)"
 if ((skipped)); then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else
