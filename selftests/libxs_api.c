@@ -705,7 +705,6 @@ TEST_F(libxs, socket_options_follow_crossroads_types)
 	int v, fd;
 	uint64_t u;
 	size_t len;
-	char id[300];
 
 	ASSERT_NE(NULL, s);
 	ASSERT_NE(NULL, push);
@@ -729,6 +728,14 @@ TEST_F(libxs, socket_options_follow_crossroads_types)
 	EXPECT_EQ(-1, xs_setsockopt(s, XS_SNDHWM, &v, 2));
 	EXPECT_EQ(EINVAL, errno);
 
+	/* Crossroads reads any negative linger as "forever" (-1). */
+	v = 250;
+	ASSERT_EQ(0, xs_setsockopt(s, XS_LINGER, &v, sizeof(v)));
+	len = sizeof(v);
+	ASSERT_EQ(0, xs_getsockopt(s, XS_LINGER, &v, &len));
+	EXPECT_EQ(250, v);
+	v = -5;
+	ASSERT_EQ(0, xs_setsockopt(s, XS_LINGER, &v, sizeof(v)));
 	len = sizeof(v);
 	ASSERT_EQ(0, xs_getsockopt(s, XS_LINGER, &v, &len));
 	EXPECT_EQ(-1, v);
@@ -743,19 +750,6 @@ TEST_F(libxs, socket_options_follow_crossroads_types)
 	ASSERT_EQ(0, xs_getsockopt(s, XS_MAXMSGSIZE, &u, &len));
 	EXPECT_EQ((uint64_t)1 << 20, u);
 	EXPECT_EQ(-1, xs_setsockopt(s, XS_MAXMSGSIZE, &v, sizeof(v)));
-	EXPECT_EQ(EINVAL, errno);
-
-	ASSERT_EQ(0, xs_setsockopt(s, XS_IDENTITY, "me", 2));
-	len = sizeof(id);
-	ASSERT_EQ(0, xs_getsockopt(s, XS_IDENTITY, id, &len));
-	EXPECT_EQ(2u, len);
-	EXPECT_EQ(0, memcmp(id, "me", 2));
-	EXPECT_EQ(-1, xs_setsockopt(s, XS_IDENTITY, "", 0));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, xs_setsockopt(s, XS_IDENTITY, "\0x", 2));
-	EXPECT_EQ(EINVAL, errno);
-	memset(id, 'i', sizeof(id));
-	EXPECT_EQ(-1, xs_setsockopt(s, XS_IDENTITY, id, 256));
 	EXPECT_EQ(EINVAL, errno);
 
 	EXPECT_EQ(0, xs_setsockopt(s, XS_SUBSCRIBE, "", 0));
@@ -804,6 +798,35 @@ TEST_F(libxs, socket_options_follow_crossroads_types)
 	len = 1;
 	EXPECT_EQ(-1, xs_getsockopt(s, XS_TYPE, &v, &len));
 	EXPECT_EQ(EINVAL, errno);
+}
+
+TEST_F(libxs, identity_is_1_to_255_bytes_not_starting_with_zero)
+{
+	void *s = open_sock(self, XS_PAIR);
+	char id[300];
+	size_t len;
+
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, xs_setsockopt(s, XS_IDENTITY, "me", 2));
+	len = sizeof(id);
+	ASSERT_EQ(0, xs_getsockopt(s, XS_IDENTITY, id, &len));
+	EXPECT_EQ(2u, len);
+	EXPECT_EQ(0, memcmp(id, "me", 2));
+	len = 1;
+	EXPECT_EQ(-1, xs_getsockopt(s, XS_IDENTITY, id, &len));
+	EXPECT_EQ(EINVAL, errno);
+
+	EXPECT_EQ(-1, xs_setsockopt(s, XS_IDENTITY, "", 0));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(-1, xs_setsockopt(s, XS_IDENTITY, "\0x", 2));
+	EXPECT_EQ(EINVAL, errno);
+	memset(id, 'i', sizeof(id));
+	EXPECT_EQ(-1, xs_setsockopt(s, XS_IDENTITY, id, 256));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, xs_setsockopt(s, XS_IDENTITY, id, 255));
+	len = sizeof(id);
+	ASSERT_EQ(0, xs_getsockopt(s, XS_IDENTITY, id, &len));
+	EXPECT_EQ(255u, len);
 }
 
 TEST_F(libxs, events_report_readiness)
