@@ -82,6 +82,23 @@ TEST_F(nm, pending_pipe_holds_sndhwm_then_sndhwm_plus_rcvhwm)
 	ASSERT_RECV_RECORD(self->rx, "p4");
 }
 
+TEST_F(nm, blocked_connector_wakes_when_a_binder_attaches)
+{
+	struct xs_bg bg;
+
+	ASSERT_OK(xs_setint(self->tx, XS_SNDHWM, 1));
+	ASSERT_OK(xs_connect(self->tx, self->name));
+	ASSERT_RECORD(self->tx, MSG_DONTWAIT, "first");
+	ASSERT_OK(xs_bg_send(&bg, self->tx, "second", MSG_EOR));
+	ASSERT_TRUE(xs_bg_blocks(&bg));
+	ASSERT_OK(xs_bind(self->rx, self->name));
+	ASSERT_TRUE(xs_bg_finish(&bg, xs_wait_ms()))
+		TH_LOG("send still blocked after the binder attached");
+	ASSERT_EQ(6, bg.ret);
+	ASSERT_RECV_RECORD(self->rx, "first");
+	ASSERT_RECV_RECORD(self->rx, "second");
+}
+
 TEST_F(nm, connector_reaches_the_next_binder)
 {
 	ASSERT_OK(xs_bind(self->rx, self->name));
