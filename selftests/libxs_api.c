@@ -501,6 +501,40 @@ TEST_F(libxs, multipart_sets_rcvmore_and_more)
 	EXPECT_EQ(0, xs_msg_close(&m));
 }
 
+TEST_F(libxs, sub_receives_only_subscribed_prefixes)
+{
+	void *pub, *sub;
+	char buf[16];
+
+	ASSERT_EQ(0, wire(self, XS_PUB, XS_SUB, "ipc", &pub, &sub));
+	ASSERT_EQ(0, xs_setsockopt(sub, XS_SUBSCRIBE, "a", 1));
+	EXPECT_EQ(5, xs_send(pub, "apple", 5, 0));
+	EXPECT_EQ(6, xs_send(pub, "banana", 6, 0));
+	EXPECT_EQ(3, xs_send(pub, "avo", 3, XS_SNDMORE));
+	EXPECT_EQ(4, xs_send(pub, "cado", 4, 0));
+
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(5, xs_recv(sub, buf, sizeof(buf), 0));
+	EXPECT_STREQ("apple", buf);
+	EXPECT_EQ(0, rcvmore(sub));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(3, xs_recv(sub, buf, sizeof(buf), 0));
+	EXPECT_STREQ("avo", buf);
+	EXPECT_EQ(1, rcvmore(sub));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(4, xs_recv(sub, buf, sizeof(buf), 0));
+	EXPECT_STREQ("cado", buf);
+	EXPECT_EQ(0, rcvmore(sub));
+	EXPECT_EQ(-1, xs_recv(sub, buf, sizeof(buf), XS_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+
+	/* Unsubscribed: nothing more gets through. */
+	ASSERT_EQ(0, xs_setsockopt(sub, XS_UNSUBSCRIBE, "a", 1));
+	EXPECT_EQ(5, xs_send(pub, "apple", 5, 0));
+	EXPECT_EQ(-1, xs_recv(sub, buf, sizeof(buf), XS_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
 TEST_F(libxs, recv_truncates_and_returns_full_size)
 {
 	void *pull, *push;
@@ -547,7 +581,7 @@ TEST_F(libxs, large_and_small_parts_arrive_whole)
 	xs_msg_t m;
 	int i;
 
-	big = malloc(150000);
+	big = malloc(300000);
 	ASSERT_NE(NULL, big);
 	ASSERT_EQ(0, wire(self, XS_PULL, XS_PUSH, "ipc", &pull, &push));
 	ASSERT_EQ(0, xs_setsockopt(push, XS_SNDBUF, &buf_size,
@@ -567,15 +601,17 @@ TEST_F(libxs, large_and_small_parts_arrive_whole)
 		EXPECT_EQ(0, check(xs_msg_data(&m), sizes[i], (unsigned)i));
 	}
 
-	/* One at a time: a large part first, then large, then small. */
-	for (i = 0; i < 3; i++) {
-		size_t sz = i == 2 ? 5 : 120000 + (size_t)i;
+	/* One at a time, so that each part meets the library empty-handed
+	 * after a large or a small one. */
+	for (i = 0; i < 5; i++) {
+		const size_t one[] = { 120000, 120001, 5, 300000, 6 };
+		size_t sz = one[i];
 
 		fill(big, sz, 40u + (unsigned int)i);
 		ASSERT_EQ((int)sz, xs_send(push, big, sz, 0));
 		memset(big, 0, sz);
-		if (i == 1) {
-			ASSERT_EQ((int)sz, xs_recv(pull, big, 150000, 0));
+		if (i == 1 || i == 4) {
+			ASSERT_EQ((int)sz, xs_recv(pull, big, 300000, 0));
 			EXPECT_EQ(0, check(big, sz, 40u + (unsigned int)i));
 		} else {
 			ASSERT_EQ((int)sz, xs_recvmsg(pull, &m, 0));
@@ -992,6 +1028,49 @@ TEST(term_wakes_a_blocked_recv_with_eterm)
 	EXPECT_EQ(ETERM, b.opt_err);
 	EXPECT_EQ(NULL, b.new_sock);
 	EXPECT_EQ(ETERM, b.new_err);
+}
+
+struct blocked_poller {
+	void *sock;
+	atomic_int started;
+	int rc, err;
+};
+
+static void *poll_until_term(void *arg)
+{
+	struct blocked_poller *b = arg;
+	xs_pollitem_t item = { .socket = b->sock, .events = XS_POLLIN };
+
+	atomic_store(&b->started, 1);
+	b->rc = xs_poll(&item, 1, -1);
+	b->err = errno;
+	xs_close(b->sock);
+	return NULL;
+}
+
+TEST(term_wakes_a_blocked_poll_with_eterm)
+{
+	struct blocked_poller b;
+	char name[128];
+	pthread_t pt;
+	void *ctx;
+
+	memset(&b, 0, sizeof(b));
+	ctx = xs_init();
+	ASSERT_NE(NULL, ctx);
+	b.sock = xs_socket(ctx, XS_PULL);
+	ASSERT_NE(NULL, b.sock);
+	ASSERT_LT(0, xs_bind(b.sock, endpoint(name, sizeof(name), "inproc",
+					      "pollterm")));
+	ASSERT_EQ(0, pthread_create(&pt, NULL, poll_until_term, &b));
+	while (!atomic_load(&b.started))
+		usleep(1000);
+	usleep(200 * 1000);
+
+	EXPECT_EQ(0, xs_term(ctx));	/* returns once the poller closed */
+	ASSERT_EQ(0, pthread_join(pt, NULL));
+	EXPECT_EQ(-1, b.rc);
+	EXPECT_EQ(ETERM, b.err);
 }
 
 TEST(term_without_sockets_returns_at_once)
