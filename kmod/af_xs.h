@@ -50,7 +50,8 @@ struct xs_msg {
 	struct xs_record	*rec;
 	struct xs_pipe		*pipe;		/* reference held */
 	struct xs_pipe_end	*to;		/* end it was queued to */
-	struct xs_part		*next;		/* next part to read */
+	struct xs_part		*head;		/* identity part read first, owned */
+	struct xs_part		*next;		/* next part of @rec to read */
 	struct pid		*reader;	/* thread inside this record */
 };
 
@@ -66,6 +67,9 @@ struct xs_pipe_end {
 	int			idx;		/* XS_CONN or XS_BIND */
 	struct list_head	node;		/* in xs->pipes, xs->route_lock */
 	atomic_t		inflight;	/* records queued or reserved to this end */
+	/* identity of the socket at the other end, set in xs_pipe_join() */
+	u8			id_len;
+	u8			id[XS_IDENTITY_MAX];
 	/* publisher side: subscriptions of the peer (pubsub.c) */
 	struct list_head	subs;		/* publisher's sub lock */
 	unsigned long		gen;		/* last record matched */
@@ -123,6 +127,19 @@ struct xs_pattern {
 	/* Optional.  The other end of @pe got a socket. */
 	void		(*peer_attached)(struct xs_sock *xs,
 					 struct xs_pipe_end *pe);
+	/*
+	 * Optional, sender's route lock held: where a reader of @m starts in
+	 * the record (sets m->next past an envelope); false drops it.
+	 */
+	bool		(*recv_start)(struct xs_sock *xs, struct xs_msg *m);
+	/* Optional, no lock: before receiving; may refuse or cut *timeo. */
+	int		(*recv_begin)(struct xs_sock *xs, long *timeo);
+	/* Optional, no lock: a record leaves the queue; non-zero drops it. */
+	int		(*recv_filter)(struct xs_sock *xs, struct xs_msg *m);
+	/* Optional, no lock: the reader took the last part of @m. */
+	void		(*recv_done)(struct xs_sock *xs, struct xs_msg *m);
+	/* Received records start with the sending peer's identity part. */
+	bool		prefix_identity;
 	/* Optional, no lock held: set up and free xs->priv. */
 	int		(*init)(struct xs_sock *xs);
 	void		(*release)(struct xs_sock *xs);
@@ -157,9 +174,12 @@ struct xs_sock {
 	size_t			rx_bytes;
 
 	/* Options, written under lock_sock(), read locklessly. */
+	u8			identity_len;	/* XS_IDENTITY, xs_topo_lock */
+	u8			identity[XS_IDENTITY_MAX];
 	int			sndhwm;
 	int			rcvhwm;
 	int			linger;
+	int			survey_timeout;	/* ms, -1: none */
 	s64			maxmsgsize;
 	atomic64_t		drops;		/* records we could not deliver */
 	atomic64_t		missed;		/* records dropped on the way to us */
@@ -214,7 +234,8 @@ bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me);
 bool xs_pipe_reserve(struct xs_sock *from, struct xs_pipe_end *me);
 void xs_pipe_unreserve(struct xs_pipe_end *me);
 void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
-		     struct xs_record *rec, bool reserved);
+		     struct xs_record *rec, bool reserved,
+		     struct xs_part *start);
 void xs_msg_release(struct xs_msg *m);
 
 /* name.c */
@@ -247,6 +268,26 @@ extern const struct xs_pattern xs_pub_pattern;
 extern const struct xs_pattern xs_sub_pattern;
 extern const struct xs_pattern xs_xpub_pattern;
 extern const struct xs_pattern xs_xsub_pattern;
+extern const struct xs_pattern xs_req_pattern;
+extern const struct xs_pattern xs_rep_pattern;
+extern const struct xs_pattern xs_xreq_pattern;
+extern const struct xs_pattern xs_xrep_pattern;
+extern const struct xs_pattern xs_surveyor_pattern;
+extern const struct xs_pattern xs_respondent_pattern;
+extern const struct xs_pattern xs_xsurveyor_pattern;
+extern const struct xs_pattern xs_xrespondent_pattern;
+
+/* Envelopes and replies (reqrep.c), shared with the survey patterns. */
+int xs_record_push(struct xs_record *rec, const void *data, size_t len);
+bool xs_skip_envelope(struct xs_msg *m, bool (*is_bottom)(struct xs_part *));
+void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx);
+int xs_replier_init(struct xs_sock *xs);
+void xs_replier_release(struct xs_sock *xs);
+int xs_replier_recv_begin(struct xs_sock *xs, long *timeo);
+int xs_replier_recv_filter(struct xs_sock *xs, struct xs_msg *m);
+void xs_replier_recv_done(struct xs_sock *xs, struct xs_msg *m);
+int xs_replier_send_begin(struct xs_sock *xs, struct xs_tx *tx);
+void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx);
 
 /* Helpers shared by the patterns (pattern.c). */
 int xs_rr_attach(struct xs_sock *xs, struct xs_pipe_end *pe);
@@ -255,5 +296,7 @@ int xs_rr_send_begin(struct xs_sock *xs, struct xs_tx *tx);
 void xs_reserved_send_end(struct xs_sock *xs, struct xs_tx *tx);
 int xs_recv_only_attach(struct xs_sock *xs, struct xs_pipe_end *pe);
 void xs_no_detach(struct xs_sock *xs, struct xs_pipe_end *pe);
+void xs_deliver_all(struct xs_sock *xs, struct xs_record *rec,
+		    struct xs_part *start);
 
 #endif /* _AF_XS_H */

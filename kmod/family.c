@@ -83,6 +83,14 @@ static const struct xs_pattern *const xs_patterns[XSPROTO_MAX + 1] = {
 	[XSPROTO_SUB]		= &xs_sub_pattern,
 	[XSPROTO_XPUB]		= &xs_xpub_pattern,
 	[XSPROTO_XSUB]		= &xs_xsub_pattern,
+	[XSPROTO_REQ]		= &xs_req_pattern,
+	[XSPROTO_REP]		= &xs_rep_pattern,
+	[XSPROTO_XREQ]		= &xs_xreq_pattern,
+	[XSPROTO_XREP]		= &xs_xrep_pattern,
+	[XSPROTO_SURVEYOR]	= &xs_surveyor_pattern,
+	[XSPROTO_RESPONDENT]	= &xs_respondent_pattern,
+	[XSPROTO_XSURVEYOR]	= &xs_xsurveyor_pattern,
+	[XSPROTO_XRESPONDENT]	= &xs_xrespondent_pattern,
 };
 
 struct xs_net *xs_net(const struct net *net)
@@ -242,10 +250,11 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 {
 	struct sock *sk = sock->sk;
 	struct xs_sock *xs = xs_sk(sk);
-	char name[XS_NAME_MAX];
+	char name[XS_IDENTITY_MAX];
 	s64 val64;
 	int val, err;
 
+	BUILD_BUG_ON(sizeof(name) < XS_NAME_MAX);
 	if (level != SOL_XS)
 		return -ENOPROTOOPT;
 	if (xs->pat->setsockopt) {
@@ -258,8 +267,9 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 	case XS_SNDHWM:
 	case XS_RCVHWM:
 	case XS_LINGER:
-		err = xs_set_int(optval, optlen, optname == XS_LINGER ? -1 : 0,
-				 &val);
+	case XS_SURVEY_TIMEOUT:
+		err = xs_set_int(optval, optlen, optname == XS_LINGER ||
+				 optname == XS_SURVEY_TIMEOUT ? -1 : 0, &val);
 		if (err)
 			return err;
 		lock_sock(sk);
@@ -267,8 +277,10 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 			WRITE_ONCE(xs->sndhwm, val);
 		else if (optname == XS_RCVHWM)
 			WRITE_ONCE(xs->rcvhwm, val);
-		else
+		else if (optname == XS_LINGER)
 			WRITE_ONCE(xs->linger, val);
+		else
+			WRITE_ONCE(xs->survey_timeout, val);
 		release_sock(sk);
 		/* a higher limit may let blocked senders (ours or peers') in */
 		xs_wake_writer(xs);
@@ -281,6 +293,20 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 		if (val64 < -1)
 			return -EINVAL;
 		WRITE_ONCE(xs->maxmsgsize, val64);
+		return 0;
+	case XS_IDENTITY:
+		/* as Crossroads: 1 to 255 bytes, not starting with zero */
+		if (optlen < 1 || optlen > XS_IDENTITY_MAX)
+			return -EINVAL;
+		if (copy_from_sockptr(name, optval, optlen))
+			return -EFAULT;
+		if (!name[0])
+			return -EINVAL;
+		/* read when pipes join, under the same lock */
+		mutex_lock(&xs_topo_lock);
+		memcpy(xs->identity, name, optlen);
+		xs->identity_len = optlen;
+		mutex_unlock(&xs_topo_lock);
 		return 0;
 	case XS_UNBIND:
 	case XS_DISCONNECT:
@@ -319,6 +345,19 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 		return -ENOPROTOOPT;
 	if (get_user(len, optlen))
 		return -EFAULT;
+	if (optname == XS_IDENTITY) {
+		u8 id[XS_IDENTITY_MAX];
+
+		mutex_lock(&xs_topo_lock);
+		size = xs->identity_len;
+		memcpy(id, xs->identity, size);
+		mutex_unlock(&xs_topo_lock);
+		if (len < size)
+			return -EINVAL;
+		if (copy_to_user(optval, id, size) || put_user(size, optlen))
+			return -EFAULT;
+		return 0;
+	}
 
 	switch (optname) {
 	case XS_SNDHWM:
@@ -329,6 +368,9 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case XS_LINGER:
 		v.i = READ_ONCE(xs->linger);
+		break;
+	case XS_SURVEY_TIMEOUT:
+		v.i = READ_ONCE(xs->survey_timeout);
 		break;
 	case XS_TYPE:
 		v.i = xs->pat->proto - 1;
@@ -446,10 +488,12 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	xs->sndhwm = XS_HWM_DEFAULT;
 	xs->rcvhwm = XS_HWM_DEFAULT;
 	xs->linger = 0;
+	xs->survey_timeout = -1;
 	xs->maxmsgsize = -1;
 	atomic64_set(&xs->drops, 0);
 	atomic64_set(&xs->missed, 0);
 	xs->priv = NULL;
+	xs->identity_len = 0;
 }
 
 static int xs_create(struct net *net, struct socket *sock, int protocol,

@@ -68,8 +68,19 @@ void xs_reserved_send_end(struct xs_sock *xs, struct xs_tx *tx)
 
 	lockdep_assert_held(&xs->route_lock);
 	tx->from = NULL;
-	xs_pipe_deliver(xs, from, tx->rec, true);
+	xs_pipe_deliver(xs, from, tx->rec, true, NULL);
 	xs_pipe_put(from->pipe);
+}
+
+/* route lock held: offer @rec to every peer; full ones miss it. */
+void xs_deliver_all(struct xs_sock *xs, struct xs_record *rec,
+		    struct xs_part *start)
+{
+	struct xs_pipe_end *pe;
+
+	lockdep_assert_held(&xs->route_lock);
+	list_for_each_entry(pe, &xs->pipes, node)
+		xs_pipe_deliver(xs, pe, rec, false, start);
 }
 
 /* route lock held: receive-only patterns take any compatible peer. */

@@ -7,6 +7,7 @@
  */
 
 #include <linux/slab.h>
+#include <asm/unaligned.h>
 
 #include "af_xs.h"
 
@@ -101,11 +102,34 @@ void xs_pipe_unreserve(struct xs_pipe_end *me)
 }
 
 /*
- * Queue @rec to the other end of @me.  With @reserved, the room was kept by
- * xs_pipe_reserve(); otherwise the record is dropped when the pipe is full.
+ * Ready @m for reader @rx: its identity head (XREP-like patterns) and where
+ * in the record reading starts.  Non-zero: drop it.
+ */
+static int xs_msg_prepare(struct xs_sock *rx, struct xs_msg *m)
+{
+	struct xs_pipe_end *to = m->to;
+
+	if (rx->pat->prefix_identity) {
+		m->head = kmalloc(struct_size(m->head, data, to->id_len),
+				  GFP_KERNEL_ACCOUNT);
+		if (!m->head)
+			return -ENOMEM;
+		m->head->len = to->id_len;
+		memcpy(m->head->data, to->id, to->id_len);
+	}
+	if (rx->pat->recv_start && !rx->pat->recv_start(rx, m))
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * Queue @rec to the other end of @me, to be read from part @start (NULL:
+ * the first).  With @reserved, the room was kept by xs_pipe_reserve();
+ * otherwise the record is dropped when the pipe is full.
  */
 void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
-		     struct xs_record *rec, bool reserved)
+		     struct xs_record *rec, bool reserved,
+		     struct xs_part *start)
 {
 	struct xs_pipe_end *to = xs_other_end(me);
 	struct xs_pipe *p = me->pipe;
@@ -131,8 +155,13 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	m->rec = rec;
 	m->pipe = p;
 	m->to = to;
-	m->next = NULL;
+	m->head = NULL;
+	m->next = start ?: list_first_entry(&rec->parts, struct xs_part, node);
 	m->reader = NULL;
+	if (rx && xs_msg_prepare(rx, m)) {
+		xs_msg_release(m);
+		goto drop;
+	}
 	if (!rx) {
 		list_add_tail(&m->node, &p->pending);
 		p->pending_bytes += rec->size;
@@ -150,6 +179,37 @@ dropped:
 		atomic64_inc(&rx->missed);
 }
 
+static atomic_t xs_next_identity = ATOMIC_INIT(0);
+
+/* xs_topo_lock held: @pe will know its peer @xs by this identity. */
+static void xs_identity_of(struct xs_sock *xs, struct xs_pipe_end *pe)
+{
+	if (xs->identity_len) {
+		pe->id_len = xs->identity_len;
+		memcpy(pe->id, xs->identity, pe->id_len);
+		return;
+	}
+	/* generated identities start with a zero byte, user ones cannot */
+	pe->id_len = 5;
+	pe->id[0] = 0;
+	put_unaligned_be32(atomic_inc_return(&xs_next_identity), pe->id + 1);
+}
+
+/* Records waiting for @xs get their identity head and start; bad: dropped. */
+static void xs_pending_prepare(struct xs_sock *xs, struct xs_pipe *p)
+{
+	struct xs_msg *m, *tmp;
+
+	list_for_each_entry_safe(m, tmp, &p->pending, node) {
+		if (!xs_msg_prepare(xs, m))
+			continue;
+		list_del(&m->node);
+		atomic_dec(&m->to->inflight);
+		atomic64_inc(&xs->missed);
+		xs_msg_release(m);
+	}
+}
+
 /*
  * xs_topo_lock held.  Join end @idx of @p to @xs.  The pattern may refuse
  * with -EBUSY.  The end becomes visible to the socket at the other end
@@ -163,6 +223,13 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	int err;
 
 	lockdep_assert_held(&xs_topo_lock);
+	if (peer) {
+		/* both sides learn the other's identity before either sends */
+		mutex_lock(&peer->route_lock);
+		xs_identity_of(xs, &p->end[!idx]);
+		mutex_unlock(&peer->route_lock);
+		xs_identity_of(peer, me);
+	}
 	mutex_lock(&xs->route_lock);
 	err = xs->pat->attach(xs, me);
 	if (!err) {
@@ -180,6 +247,7 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	mutex_lock(&peer->route_lock);
 	WRITE_ONCE(me->xs, xs);
 	p->pending_bytes = 0;
+	xs_pending_prepare(xs, p);
 	xs_rx_splice(xs, &p->pending);
 	if (peer->pat->peer_attached)
 		peer->pat->peer_attached(peer, &p->end[!idx]);

@@ -184,7 +184,8 @@ static void xs_xpub_notify(struct xs_sock *xs, u8 what, const u8 *data,
 	m->rec = rec;		/* our reference moves to the message */
 	m->pipe = NULL;		/* not flow-controlled */
 	m->to = NULL;
-	m->next = NULL;
+	m->head = NULL;
+	m->next = part;
 	m->reader = NULL;
 	xs_rx_enqueue(xs, m);
 	return;
@@ -325,7 +326,7 @@ static void xs_pub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 			if (ref->pe->gen == gen)
 				continue;
 			ref->pe->gen = gen;
-			xs_pipe_deliver(xs, ref->pe, tx->rec, false);
+			xs_pipe_deliver(xs, ref->pe, tx->rec, false, NULL);
 		}
 	}
 	mutex_unlock(&ps->lock);
@@ -434,7 +435,6 @@ static void xs_xsub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
 	struct xs_record *rec = tx->rec;
 	struct xs_part *first;
-	struct xs_pipe_end *pe;
 
 	lockdep_assert_held(&xs->route_lock);
 	first = list_first_entry(&rec->parts, struct xs_part, node);
@@ -445,8 +445,7 @@ static void xs_xsub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 			atomic64_inc(&xs->drops);
 		return;
 	}
-	list_for_each_entry(pe, &xs->pipes, node)
-		xs_pipe_deliver(xs, pe, rec, false);
+	xs_deliver_all(xs, rec, NULL);
 }
 
 const struct xs_pattern xs_pub_pattern = {

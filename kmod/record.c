@@ -281,15 +281,32 @@ discard:
 
 /* ---- receiving -------------------------------------------------------- */
 
+/* The part a reader of @m gets next: the identity head, then the record. */
 static struct xs_part *xs_msg_part(struct xs_msg *m)
 {
-	return m->next ?: list_first_entry(&m->rec->parts, struct xs_part,
-					   node);
+	return m->head ?: m->next;
+}
+
+static bool xs_last_part(struct xs_msg *m, struct xs_part *part)
+{
+	return part != m->head && list_is_last(&part->node, &m->rec->parts);
+}
+
+/* rx_lock held or @m private: step past @part. */
+static void xs_msg_advance(struct xs_msg *m, struct xs_part *part)
+{
+	if (part == m->head) {
+		m->head = NULL;
+		kfree(part);
+	} else {
+		m->next = list_next_entry(part, node);
+	}
 }
 
 void xs_msg_release(struct xs_msg *m)
 {
 	put_pid(m->reader);
+	kfree(m->head);
 	xs_record_put(m->rec);
 	if (m->pipe)
 		xs_pipe_put(m->pipe);
@@ -361,9 +378,34 @@ static int xs_copy_part(struct msghdr *msg, struct xs_part *part, size_t len,
 	return (flags & MSG_TRUNC) ? part->len : n;
 }
 
-static bool xs_last_part(struct xs_msg *m, struct xs_part *part)
+/*
+ * rx_lock held, released here.  MSG_PEEK: copy the next part, consuming
+ * nothing.  An identity head may be freed by its reader once we unlock, so
+ * it is copied under the lock.
+ */
+static int xs_peek_part(struct xs_sock *xs, struct xs_msg *m,
+			struct msghdr *msg, size_t len, int flags)
+	__releases(&xs->rx_lock)
 {
-	return list_is_last(&part->node, &m->rec->parts);
+	struct xs_record *rec = m->rec;
+	struct xs_part *part = xs_msg_part(m);
+	bool last = xs_last_part(m, part);
+	struct {
+		struct xs_part part;
+		u8 data[XS_IDENTITY_MAX];
+	} head;
+	int ret;
+
+	if (part == m->head) {
+		head.part.len = min_t(size_t, part->len, XS_IDENTITY_MAX);
+		memcpy(head.part.data, part->data, head.part.len);
+		part = &head.part;
+	}
+	refcount_inc(&rec->ref);
+	spin_unlock(&xs->rx_lock);
+	ret = xs_copy_part(msg, part, len, last, flags);
+	xs_record_put(rec);
+	return ret;
 }
 
 /* One attempt; -EAGAIN when there is nothing to read. */
@@ -382,38 +424,35 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		spin_unlock(&xs->rx_lock);
 		return -EAGAIN;
 	}
-	if (flags & MSG_PEEK) {
-		struct xs_record *rec = m->rec;
-
-		refcount_inc(&rec->ref);
-		part = xs_msg_part(m);
-		last = xs_last_part(m, part);
-		spin_unlock(&xs->rx_lock);
-		ret = xs_copy_part(msg, part, len, last, flags);
-		xs_record_put(rec);
-		return ret;
-	}
+	if (flags & MSG_PEEK)
+		return xs_peek_part(xs, m, msg, len, flags);
 	fresh = !m->reader;
 	if (fresh)
 		xs_rxq_del(xs, m);
 	else
 		list_del(&m->node);
 	spin_unlock(&xs->rx_lock);
-	if (fresh)
+	if (fresh) {
 		xs_msg_uncount(m);
+		if (xs->pat->recv_filter && xs->pat->recv_filter(xs, m)) {
+			xs_msg_release(m);
+			return -EINPROGRESS;	/* dropped: look again */
+		}
+	}
 
 	part = xs_msg_part(m);
 	last = xs_last_part(m, part);
 	ret = xs_copy_part(msg, part, len, last, flags);
 	if (ret >= 0) {
 		if (last) {
+			if (xs->pat->recv_done)
+				xs->pat->recv_done(xs, m);
 			xs_msg_release(m);
 			return ret;
 		}
-		m->next = list_next_entry(part, node);
-	} else {
-		m->next = part;		/* bad buffer: the part stays */
+		xs_msg_advance(m, part);
 	}
+	/* on a bad buffer the part stays for the next call */
 	if (!m->reader)
 		m->reader = get_pid(me);
 	spin_lock(&xs->rx_lock);
@@ -433,7 +472,14 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 
 	xs_reading_gc(xs);
 	for (;;) {
+		if (xs->pat->recv_begin) {
+			ret = xs->pat->recv_begin(xs, &timeo);
+			if (ret)
+				break;
+		}
 		ret = xs_recv_try(xs, msg, len, flags);
+		if (ret == -EINPROGRESS)
+			continue;
 		if (ret != -EAGAIN)
 			break;
 		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {

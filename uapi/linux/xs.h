@@ -78,6 +78,12 @@ struct sockaddr_xs {
 #define XS_DROPS		66	/* u64, read-only: records we dropped */
 #define XS_MISSED		67	/* u64, read-only: records dropped to us */
 
+/*
+ * Errors: a call in the wrong state of REQ/REP/SURVEYOR/RESPONDENT (what
+ * Crossroads calls EFSM) fails with EBADFD; libxs reports it as EFSM.  A
+ * SURVEYOR's receive after XS_SURVEY_TIMEOUT fails with ETIMEDOUT.
+ */
+
 #define XS_IDENTITY_MAX		255
 #define XS_PREFIX_MAX		1024	/* longest XS_SUBSCRIBE prefix */
 #define XS_HWM_DEFAULT		1000

@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_XS request/reply: REQ, REP, XREQ, XREP, and the envelope machinery the
+ * survey patterns share (survey.c).
+ *
+ * The envelope is a record's leading parts, ending with a "bottom" part: an
+ * empty part for requests, a survey id for surveys.  REQ adds an empty
+ * bottom to each request; XREP puts the sending peer's identity in front of
+ * each record it receives and routes what it sends by that first part; so
+ * a request crossing XREP|XREQ devices collects one identity per hop, and
+ * REP (or RESPONDENT) keeps the whole envelope of the request it read and
+ * puts it back in front of its reply, which the devices then route back.
+ *
+ * State (expecting a reply, the request being answered) lives in xs->priv
+ * and is protected by the route lock; the receive hooks take it.
+ */
+
+#include <linux/slab.h>
+
+#include "af_xs.h"
+
+/* Where the last envelope part of @m's record is; NULL if malformed. */
+static struct xs_part *xs_envelope_bottom(struct xs_msg *m,
+					  bool (*is_bottom)(struct xs_part *))
+{
+	struct xs_part *part;
+
+	list_for_each_entry(part, &m->rec->parts, node)
+		if (is_bottom(part))
+			return part;
+	return NULL;
+}
+
+/* Start reading after the envelope; a record with no body is dropped. */
+bool xs_skip_envelope(struct xs_msg *m, bool (*is_bottom)(struct xs_part *))
+{
+	struct xs_part *bottom = xs_envelope_bottom(m, is_bottom);
+
+	if (!bottom || list_is_last(&bottom->node, &m->rec->parts))
+		return false;
+	m->next = list_next_entry(bottom, node);
+	return true;
+}
+
+static bool xs_empty_part(struct xs_part *part)
+{
+	return !part->len;
+}
+
+/* Put a zero-length or given part in front of @rec (not yet shared). */
+int xs_record_push(struct xs_record *rec, const void *data, size_t len)
+{
+	struct xs_part *part = kmalloc(struct_size(part, data, len),
+				       GFP_KERNEL_ACCOUNT);
+
+	if (!part)
+		return -ENOMEM;
+	part->len = len;
+	memcpy(part->data, data, len);
+	xs_record_append(rec, part);
+	/* appended for the accounting; move it to the front */
+	list_move(&part->node, &rec->parts);
+	return 0;
+}
+
+/* ---- replying side: REP and RESPONDENT ---------------------------------- */
+
+struct xs_replier {
+	struct xs_msg		*req;		/* request being answered */
+	bool			must_reply;	/* its last part was read */
+};
+
+int xs_replier_init(struct xs_sock *xs)
+{
+	struct xs_replier *r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
+
+	xs->priv = r;
+	return r ? 0 : -ENOMEM;
+}
+
+void xs_replier_release(struct xs_sock *xs)
+{
+	struct xs_replier *r = xs->priv;
+
+	if (r->req)
+		xs_msg_release(r->req);
+	kfree(r);
+}
+
+/* No lock: receiving while a reply is owed is a state error. */
+int xs_replier_recv_begin(struct xs_sock *xs, long *timeo)
+{
+	struct xs_replier *r = xs->priv;
+	int err;
+
+	mutex_lock(&xs->route_lock);
+	err = r->must_reply ? -EBADFD : 0;
+	mutex_unlock(&xs->route_lock);
+	return err;
+}
+
+/* No lock: keep the request's envelope and way back. */
+int xs_replier_recv_filter(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_replier *r = xs->priv;
+	struct xs_msg *keep = xs_msg_alloc();
+	struct xs_msg *old;
+
+	if (!keep)
+		return -ENOMEM;
+	*keep = *m;
+	keep->head = NULL;
+	keep->reader = NULL;
+	refcount_inc(&m->rec->ref);
+	refcount_inc(&m->pipe->ref);
+	mutex_lock(&xs->route_lock);
+	old = r->req;
+	r->req = keep;
+	mutex_unlock(&xs->route_lock);
+	if (old)
+		xs_msg_release(old);
+	return 0;
+}
+
+void xs_replier_recv_done(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_replier *r = xs->priv;
+
+	mutex_lock(&xs->route_lock);
+	r->must_reply = true;
+	mutex_unlock(&xs->route_lock);
+}
+
+/* route lock held: a reply is only accepted when one is owed. */
+int xs_replier_send_begin(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_replier *r = xs->priv;
+
+	lockdep_assert_held(&xs->route_lock);
+	if (r->must_reply)
+		return 0;
+	return tx ? -EBADFD : -EAGAIN;
+}
+
+/* route lock held: the reply goes back with the request's envelope. */
+void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_replier *r = xs->priv;
+	struct xs_msg *req = r->req;
+	struct xs_part *part;
+
+	lockdep_assert_held(&xs->route_lock);
+	r->req = NULL;
+	r->must_reply = false;
+	if (!req)
+		return;
+	/* copy the envelope parts in front, last first */
+	part = req->next;
+	list_for_each_entry_continue_reverse(part, &req->rec->parts, node) {
+		if (xs_record_push(tx->rec, part->data, part->len)) {
+			atomic64_inc(&xs->drops);
+			goto out;
+		}
+	}
+	/* our end of the pipe the request came through */
+	xs_pipe_deliver(xs, req->to, tx->rec, false, NULL);
+out:
+	xs_msg_release(req);
+}
+
+static bool xs_rep_recv_start(struct xs_sock *xs, struct xs_msg *m)
+{
+	return xs_skip_envelope(m, xs_empty_part);
+}
+
+/* ---- REQ ------------------------------------------------------------------ */
+
+struct xs_req {
+	struct xs_pipe		*last;		/* where the request went (ref) */
+	bool			expecting;
+};
+
+static int xs_req_init(struct xs_sock *xs)
+{
+	struct xs_req *q = kzalloc(sizeof(*q), GFP_KERNEL_ACCOUNT);
+
+	xs->priv = q;
+	return q ? 0 : -ENOMEM;
+}
+
+static void xs_req_release(struct xs_sock *xs)
+{
+	struct xs_req *q = xs->priv;
+
+	if (q->last)
+		xs_pipe_put(q->last);
+	kfree(q);
+}
+
+/* route lock held: one request at a time */
+static int xs_req_send_begin(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_req *q = xs->priv;
+
+	if (q->expecting)
+		return tx ? -EBADFD : -EAGAIN;
+	return xs_rr_send_begin(xs, tx);
+}
+
+/* route lock held */
+static void xs_req_send_end(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_req *q = xs->priv;
+	struct xs_pipe *p = tx->from->pipe;
+
+	if (q->last)
+		xs_pipe_put(q->last);
+	refcount_inc(&p->ref);
+	q->last = p;
+	q->expecting = true;
+	if (xs_record_push(tx->rec, NULL, 0)) {
+		/* lost like a dropped request: the reply never comes */
+		xs_pipe_unreserve(tx->from);
+		xs_pipe_put(p);
+		tx->from = NULL;
+		atomic64_inc(&xs->drops);
+		return;
+	}
+	xs_reserved_send_end(xs, tx);
+}
+
+static int xs_req_recv_begin(struct xs_sock *xs, long *timeo)
+{
+	struct xs_req *q = xs->priv;
+	int err;
+
+	mutex_lock(&xs->route_lock);
+	err = q->expecting ? 0 : -EBADFD;
+	mutex_unlock(&xs->route_lock);
+	return err;
+}
+
+/* The reply must start with the empty bottom REQ added. */
+static bool xs_req_recv_start(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_part *first = list_first_entry(&m->rec->parts,
+						 struct xs_part, node);
+
+	if (first->len || list_is_last(&first->node, &m->rec->parts))
+		return false;
+	m->next = list_next_entry(first, node);
+	return true;
+}
+
+/* Only a reply from where the last request went is taken; others: stale. */
+static int xs_req_recv_filter(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_req *q = xs->priv;
+	int err;
+
+	mutex_lock(&xs->route_lock);
+	err = q->expecting && m->pipe == q->last ? 0 : -EINVAL;
+	mutex_unlock(&xs->route_lock);
+	return err;
+}
+
+static void xs_req_recv_done(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_req *q = xs->priv;
+
+	mutex_lock(&xs->route_lock);
+	q->expecting = false;
+	mutex_unlock(&xs->route_lock);
+}
+
+/* ---- XREP: route by identity ---------------------------------------------- */
+
+/* route lock held: the first part names the peer; unknown or full: dropped */
+void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_record *rec = tx->rec;
+	struct xs_part *id = list_first_entry(&rec->parts, struct xs_part,
+					      node);
+	struct xs_pipe_end *pe;
+
+	lockdep_assert_held(&xs->route_lock);
+	if (rec->nparts < 2)
+		goto drop;
+	list_for_each_entry(pe, &xs->pipes, node) {
+		if (pe->id_len == id->len && !memcmp(pe->id, id->data, id->len)) {
+			xs_pipe_deliver(xs, pe, rec, false,
+					list_next_entry(id, node));
+			return;
+		}
+	}
+drop:
+	atomic64_inc(&xs->drops);
+}
+
+const struct xs_pattern xs_req_pattern = {
+	.proto		= XSPROTO_REQ,
+	.name		= "REQ",
+	.peers		= BIT(XSPROTO_REP) | BIT(XSPROTO_XREP),
+	.can_send	= true,
+	.can_recv	= true,
+	.attach		= xs_rr_attach,
+	.detach		= xs_rr_detach,
+	.send_begin	= xs_req_send_begin,
+	.send_end	= xs_req_send_end,
+	.recv_start	= xs_req_recv_start,
+	.recv_begin	= xs_req_recv_begin,
+	.recv_filter	= xs_req_recv_filter,
+	.recv_done	= xs_req_recv_done,
+	.init		= xs_req_init,
+	.release	= xs_req_release,
+};
+
+const struct xs_pattern xs_rep_pattern = {
+	.proto		= XSPROTO_REP,
+	.name		= "REP",
+	.peers		= BIT(XSPROTO_REQ) | BIT(XSPROTO_XREQ),
+	.can_send	= true,
+	.can_recv	= true,
+	.attach		= xs_recv_only_attach,
+	.detach		= xs_no_detach,
+	.send_begin	= xs_replier_send_begin,
+	.send_end	= xs_replier_send_end,
+	.recv_start	= xs_rep_recv_start,
+	.recv_begin	= xs_replier_recv_begin,
+	.recv_filter	= xs_replier_recv_filter,
+	.recv_done	= xs_replier_recv_done,
+	.init		= xs_replier_init,
+	.release	= xs_replier_release,
+};
+
+const struct xs_pattern xs_xreq_pattern = {
+	.proto		= XSPROTO_XREQ,
+	.name		= "XREQ",
+	.peers		= BIT(XSPROTO_REP) | BIT(XSPROTO_XREP),
+	.can_send	= true,
+	.can_recv	= true,
+	.attach		= xs_rr_attach,
+	.detach		= xs_rr_detach,
+	.send_begin	= xs_rr_send_begin,
+	.send_end	= xs_reserved_send_end,
+};
+
+const struct xs_pattern xs_xrep_pattern = {
+	.proto		= XSPROTO_XREP,
+	.name		= "XREP",
+	.peers		= BIT(XSPROTO_REQ) | BIT(XSPROTO_XREQ),
+	.can_send	= true,
+	.can_recv	= true,
+	.prefix_identity = true,
+	.attach		= xs_recv_only_attach,
+	.detach		= xs_no_detach,
+	.send_end	= xs_route_by_identity,
+};

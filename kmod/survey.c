@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * AF_XS surveys: SURVEYOR, RESPONDENT, XSURVEYOR, XRESPONDENT.
+ *
+ * A survey goes to every respondent; its envelope bottom is a 4-byte survey
+ * id whose top bit is set (identities start with a zero byte, or are what
+ * the user chose).  RESPONDENT answers like REP, with the survey's
+ * envelope in front; SURVEYOR takes only answers carrying the current id,
+ * until XS_SURVEY_TIMEOUT after the survey went out (ETIMEDOUT then).
+ * XRESPONDENT routes like XREP, XSURVEYOR sends and receives raw records.
+ */
+
+#include <linux/jiffies.h>
+#include <linux/slab.h>
+#include <asm/unaligned.h>
+
+#include "af_xs.h"
+
+#define XS_SURVEY_ID_LEN	4
+#define XS_SURVEY_ID_BIT	0x80000000u
+
+struct xs_surveyor {
+	u32			id;		/* current survey */
+	unsigned long		deadline;	/* jiffies, if it has one */
+	bool			active;
+	bool			timed;
+};
+
+static bool xs_survey_bottom(struct xs_part *part)
+{
+	return part->len == XS_SURVEY_ID_LEN && (part->data[0] & 0x80);
+}
+
+static int xs_surveyor_init(struct xs_sock *xs)
+{
+	struct xs_surveyor *s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+
+	xs->priv = s;
+	return s ? 0 : -ENOMEM;
+}
+
+static void xs_surveyor_release(struct xs_sock *xs)
+{
+	kfree(xs->priv);
+}
+
+/* route lock held: a new survey, to every respondent with room */
+static void xs_surveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_surveyor *s = xs->priv;
+	int timeout = READ_ONCE(xs->survey_timeout);
+	u8 id[XS_SURVEY_ID_LEN];
+
+	lockdep_assert_held(&xs->route_lock);
+	s->id = (s->id + 1) | XS_SURVEY_ID_BIT;
+	s->active = true;
+	s->timed = timeout >= 0;
+	s->deadline = jiffies + msecs_to_jiffies(max(timeout, 0));
+	put_unaligned_be32(s->id, id);
+	if (xs_record_push(tx->rec, id, sizeof(id))) {
+		atomic64_inc(&xs->drops);
+		return;
+	}
+	xs_deliver_all(xs, tx->rec, NULL);
+}
+
+/* No lock: answers are only read during a survey, until its deadline. */
+static int xs_surveyor_recv_begin(struct xs_sock *xs, long *timeo)
+{
+	struct xs_surveyor *s = xs->priv;
+	long left;
+	int err = 0;
+
+	mutex_lock(&xs->route_lock);
+	if (!s->active) {
+		err = -EBADFD;
+	} else if (s->timed) {
+		left = (long)(s->deadline - jiffies);
+		if (left <= 0)
+			err = -ETIMEDOUT;
+		else if (*timeo > left)
+			*timeo = left;
+	}
+	mutex_unlock(&xs->route_lock);
+	return err;
+}
+
+static bool xs_surveyor_recv_start(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_part *first = list_first_entry(&m->rec->parts,
+						 struct xs_part, node);
+
+	if (!xs_survey_bottom(first) ||
+	    list_is_last(&first->node, &m->rec->parts))
+		return false;
+	m->next = list_next_entry(first, node);
+	return true;
+}
+
+/* An answer to an older survey is discarded. */
+static int xs_surveyor_recv_filter(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_surveyor *s = xs->priv;
+	struct xs_part *first = list_first_entry(&m->rec->parts,
+						 struct xs_part, node);
+	int err;
+
+	mutex_lock(&xs->route_lock);
+	err = get_unaligned_be32(first->data) == s->id ? 0 : -EINVAL;
+	mutex_unlock(&xs->route_lock);
+	return err;
+}
+
+static bool xs_respondent_recv_start(struct xs_sock *xs, struct xs_msg *m)
+{
+	return xs_skip_envelope(m, xs_survey_bottom);
+}
+
+/* route lock held */
+static void xs_xsurveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
+{
+	xs_deliver_all(xs, tx->rec, NULL);
+}
+
+const struct xs_pattern xs_surveyor_pattern = {
+	.proto		= XSPROTO_SURVEYOR,
+	.name		= "SURVEYOR",
+	.peers		= BIT(XSPROTO_RESPONDENT) | BIT(XSPROTO_XRESPONDENT),
+	.can_send	= true,
+	.can_recv	= true,
+	.attach		= xs_recv_only_attach,
+	.detach		= xs_no_detach,
+	.send_end	= xs_surveyor_send_end,
+	.recv_start	= xs_surveyor_recv_start,
+	.recv_begin	= xs_surveyor_recv_begin,
+	.recv_filter	= xs_surveyor_recv_filter,
+	.init		= xs_surveyor_init,
+	.release	= xs_surveyor_release,
+};
+
+const struct xs_pattern xs_respondent_pattern = {
+	.proto		= XSPROTO_RESPONDENT,
+	.name		= "RESPONDENT",
+	.peers		= BIT(XSPROTO_SURVEYOR) | BIT(XSPROTO_XSURVEYOR),
+	.can_send	= true,
+	.can_recv	= true,
+	.attach		= xs_recv_only_attach,
+	.detach		= xs_no_detach,
+	.send_begin	= xs_replier_send_begin,
+	.send_end	= xs_replier_send_end,
+	.recv_start	= xs_respondent_recv_start,
+	.recv_begin	= xs_replier_recv_begin,
+	.recv_filter	= xs_replier_recv_filter,
+	.recv_done	= xs_replier_recv_done,
+	.init		= xs_replier_init,
+	.release	= xs_replier_release,
+};
+
+const struct xs_pattern xs_xsurveyor_pattern = {
+	.proto		= XSPROTO_XSURVEYOR,
+	.name		= "XSURVEYOR",
+	.peers		= BIT(XSPROTO_RESPONDENT) | BIT(XSPROTO_XRESPONDENT),
+	.can_send	= true,
+	.can_recv	= true,
+	.attach		= xs_recv_only_attach,
+	.detach		= xs_no_detach,
+	.send_end	= xs_xsurveyor_send_end,
+};
+
+const struct xs_pattern xs_xrespondent_pattern = {
+	.proto		= XSPROTO_XRESPONDENT,
+	.name		= "XRESPONDENT",
+	.peers		= BIT(XSPROTO_SURVEYOR) | BIT(XSPROTO_XSURVEYOR),
+	.can_send	= true,
+	.can_recv	= true,
+	.prefix_identity = true,
+	.attach		= xs_recv_only_attach,
+	.detach		= xs_no_detach,
+	.send_end	= xs_route_by_identity,
+};
