@@ -162,7 +162,8 @@ int xs_msg_close(xs_msg_t *msg)
 	return 0;
 }
 
-int xs_msg_move(xs_msg_t *dest, xs_msg_t *src)
+/* dest gives up its content and takes src's: shared (copy) or not (move). */
+static int take_over(xs_msg_t *dest, xs_msg_t *src, bool share)
 {
 	if (!valid(src) || !valid(dest)) {
 		errno = EFAULT;
@@ -171,25 +172,23 @@ int xs_msg_move(xs_msg_t *dest, xs_msg_t *src)
 	if (dest == src)
 		return 0;
 	release(dest);
+	if (share && kind_of(src) == KIND_SHARED)
+		atomic_fetch_add_explicit(&content_of(src)->refs, 1,
+					  memory_order_relaxed);
 	memcpy(dest, src, sizeof(*dest));
-	set_inline(src, 0);
+	if (!share)
+		set_inline(src, 0);
 	return 0;
+}
+
+int xs_msg_move(xs_msg_t *dest, xs_msg_t *src)
+{
+	return take_over(dest, src, false);
 }
 
 int xs_msg_copy(xs_msg_t *dest, xs_msg_t *src)
 {
-	if (!valid(src) || !valid(dest)) {
-		errno = EFAULT;
-		return -1;
-	}
-	if (dest == src)
-		return 0;
-	release(dest);
-	if (kind_of(src) == KIND_SHARED)
-		atomic_fetch_add_explicit(&content_of(src)->refs, 1,
-					  memory_order_relaxed);
-	memcpy(dest, src, sizeof(*dest));
-	return 0;
+	return take_over(dest, src, true);
 }
 
 void *xs_msg_data(xs_msg_t *msg)

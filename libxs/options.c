@@ -15,6 +15,8 @@
  *     validated and remembered, with no effect on a local family.
  * Unknown options: EINVAL, as in Crossroads.
  */
+#include <limits.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -88,40 +90,38 @@ static int set_timeout(struct xsl_socket *s, int option, int ms)
 			  &tv, sizeof(tv));
 }
 
-/* Stored-only int options: where they live and their lowest valid value. */
+/* Stored-only int options: where they live and the values Crossroads
+ * accepts for them. */
+static const struct {
+	int option;
+	size_t offset;
+	int min, max;
+} stored[] = {
+	{ XS_RATE, offsetof(struct xsl_options, rate), 1, INT_MAX },
+	{ XS_RECOVERY_IVL, offsetof(struct xsl_options, recovery_ivl),
+	  0, INT_MAX },
+	{ XS_RECONNECT_IVL, offsetof(struct xsl_options, reconnect_ivl),
+	  0, INT_MAX },
+	{ XS_RECONNECT_IVL_MAX,
+	  offsetof(struct xsl_options, reconnect_ivl_max), 0, INT_MAX },
+	{ XS_BACKLOG, offsetof(struct xsl_options, backlog), INT_MIN, INT_MAX },
+	{ XS_MULTICAST_HOPS, offsetof(struct xsl_options, multicast_hops),
+	  1, INT_MAX },
+	{ XS_IPV4ONLY, offsetof(struct xsl_options, ipv4only), 0, 1 },
+	{ XS_KEEPALIVE, offsetof(struct xsl_options, keepalive), 0, 1 },
+	{ XS_PROTOCOL, offsetof(struct xsl_options, protocol), 0, INT_MAX },
+};
+
 static int *stored_int(struct xsl_socket *s, int option, int *min, int *max)
 {
-	*min = -2147483647 - 1;
-	*max = 2147483647;
-	switch (option) {
-	case XS_RATE:
-		*min = 1;
-		return &s->opt.rate;
-	case XS_RECOVERY_IVL:
-		*min = 0;
-		return &s->opt.recovery_ivl;
-	case XS_RECONNECT_IVL:
-		*min = 0;
-		return &s->opt.reconnect_ivl;
-	case XS_RECONNECT_IVL_MAX:
-		*min = 0;
-		return &s->opt.reconnect_ivl_max;
-	case XS_BACKLOG:
-		return &s->opt.backlog;
-	case XS_MULTICAST_HOPS:
-		*min = 1;
-		return &s->opt.multicast_hops;
-	case XS_IPV4ONLY:
-		*min = 0;
-		*max = 1;
-		return &s->opt.ipv4only;
-	case XS_KEEPALIVE:
-		*min = 0;
-		*max = 1;
-		return &s->opt.keepalive;
-	case XS_PROTOCOL:
-		*min = 0;
-		return &s->opt.protocol;
+	size_t i;
+
+	for (i = 0; i < sizeof(stored) / sizeof(stored[0]); i++) {
+		if (stored[i].option == option) {
+			*min = stored[i].min;
+			*max = stored[i].max;
+			return (int *)((char *)&s->opt + stored[i].offset);
+		}
 	}
 	return NULL;
 }

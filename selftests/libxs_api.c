@@ -323,26 +323,29 @@ TEST_F(libxs, max_sockets_limits_the_context)
 
 TEST_F(libxs, addresses_are_parsed_like_crossroads)
 {
+	static const struct {
+		const char *addr;
+		int err;
+	} bad[] = {
+		{ "tcp://127.0.0.1:5555", EPROTONOSUPPORT },
+		{ "pgm://eth0;239.1.1.1:5555", EPROTONOSUPPORT },
+		{ "carrier-pigeon://home", EPROTONOSUPPORT },
+		{ "garbage", EINVAL },
+		{ "ipc://", EINVAL },
+		{ "://name", EINVAL },
+		{ NULL, EINVAL },
+	};
 	char longname[300];
 	void *s = open_sock(self, XS_PAIR);
+	size_t i;
 
 	ASSERT_NE(NULL, s);
-	EXPECT_EQ(-1, xs_bind(s, "tcp://127.0.0.1:5555"));
-	EXPECT_EQ(EPROTONOSUPPORT, errno);
-	EXPECT_EQ(-1, xs_connect(s, "tcp://127.0.0.1:5555"));
-	EXPECT_EQ(EPROTONOSUPPORT, errno);
-	EXPECT_EQ(-1, xs_bind(s, "pgm://eth0;239.1.1.1:5555"));
-	EXPECT_EQ(EPROTONOSUPPORT, errno);
-	EXPECT_EQ(-1, xs_bind(s, "carrier-pigeon://home"));
-	EXPECT_EQ(EPROTONOSUPPORT, errno);
-	EXPECT_EQ(-1, xs_bind(s, "garbage"));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, xs_connect(s, "ipc://"));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, xs_connect(s, "://name"));
-	EXPECT_EQ(EINVAL, errno);
-	EXPECT_EQ(-1, xs_bind(s, NULL));
-	EXPECT_EQ(EINVAL, errno);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-1, xs_bind(s, bad[i].addr));
+		EXPECT_EQ(bad[i].err, errno);
+		EXPECT_EQ(-1, xs_connect(s, bad[i].addr));
+		EXPECT_EQ(bad[i].err, errno);
+	}
 
 	memset(longname, 'n', sizeof(longname));
 	memcpy(longname, "ipc://", 6);
