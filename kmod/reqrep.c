@@ -19,13 +19,16 @@
 
 #include "af_xs.h"
 
-/* Where the last envelope part of @m's record is; NULL if malformed. */
+/*
+ * Where the last envelope part of @m's record is, looking from where its
+ * reader starts; NULL if malformed.
+ */
 static struct xs_part *xs_envelope_bottom(struct xs_msg *m,
 					  bool (*is_bottom)(struct xs_part *))
 {
-	struct xs_part *part;
+	struct xs_part *part = m->next;
 
-	list_for_each_entry(part, &m->rec->parts, node)
+	list_for_each_entry_from(part, &m->rec->parts, node)
 		if (is_bottom(part))
 			return part;
 	return NULL;
@@ -243,8 +246,7 @@ static int xs_req_recv_begin(struct xs_sock *xs, long *timeo)
 /* The reply must start with the empty bottom REQ added. */
 static bool xs_req_recv_start(struct xs_sock *xs, struct xs_msg *m)
 {
-	struct xs_part *first = list_first_entry(&m->rec->parts,
-						 struct xs_part, node);
+	struct xs_part *first = m->next;
 
 	if (first->len || list_is_last(&first->node, &m->rec->parts))
 		return false;

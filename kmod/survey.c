@@ -87,8 +87,7 @@ static int xs_surveyor_recv_begin(struct xs_sock *xs, long *timeo)
 
 static bool xs_surveyor_recv_start(struct xs_sock *xs, struct xs_msg *m)
 {
-	struct xs_part *first = list_first_entry(&m->rec->parts,
-						 struct xs_part, node);
+	struct xs_part *first = m->next;
 
 	if (!xs_survey_bottom(first) ||
 	    list_is_last(&first->node, &m->rec->parts))
@@ -101,12 +100,12 @@ static bool xs_surveyor_recv_start(struct xs_sock *xs, struct xs_msg *m)
 static int xs_surveyor_recv_filter(struct xs_sock *xs, struct xs_msg *m)
 {
 	struct xs_surveyor *s = xs->priv;
-	struct xs_part *first = list_first_entry(&m->rec->parts,
-						 struct xs_part, node);
+	struct xs_part *id = list_prev_entry(m->next, node);
 	int err;
 
 	mutex_lock(&xs->route_lock);
-	err = get_unaligned_be32(first->data) == s->id ? 0 : -EINVAL;
+	/* recv_start left the id just before where reading starts */
+	err = get_unaligned_be32(id->data) == s->id ? 0 : -EINVAL;
 	mutex_unlock(&xs->route_lock);
 	return err;
 }
