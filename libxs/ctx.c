@@ -98,14 +98,18 @@ struct xsl_socket *xsl_sock_live(void *p)
 }
 
 /*
- * Every failure of a socket call goes through here: once the context is
+ * Every failure of a socket call goes through here.  Once the context is
  * terminated, whatever the kernel said (EPIPE, end of file after the
- * shutdown xs_term did, ...) is reported as ETERM.
+ * shutdown xs_term did, ...) is reported as ETERM.  The kernel reports a
+ * call in the wrong state of REQ, REP, SURVEYOR or RESPONDENT as EBADFD
+ * (an errno must stay below 4096): that is Crossroads' EFSM.
  */
 int xsl_fail(struct xsl_socket *s, int err)
 {
 	if (atomic_load_explicit(&s->terminated, memory_order_acquire))
 		err = ETERM;
+	else if (err == EBADFD)
+		err = EFSM;
 	errno = err;
 	return -1;
 }

@@ -538,6 +538,96 @@ TEST_F(libxs, sub_receives_only_subscribed_prefixes)
 	EXPECT_EQ(EAGAIN, errno);
 }
 
+TEST_F(libxs, req_rep_alternate_and_report_efsm)
+{
+	void *rep, *req;
+	char buf[16];
+
+	ASSERT_EQ(0, wire(self, XS_REP, XS_REQ, "ipc", &rep, &req));
+	EXPECT_EQ(-1, xs_recv(req, buf, sizeof(buf), XS_DONTWAIT));
+	EXPECT_EQ(EFSM, errno);
+	EXPECT_EQ(-1, xs_send(rep, "early", 5, 0));
+	EXPECT_EQ(EFSM, errno);
+
+	EXPECT_EQ(8, xs_send(req, "question", 8, 0));
+	EXPECT_EQ(-1, xs_send(req, "again", 5, 0));
+	EXPECT_EQ(EFSM, errno);
+
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(8, xs_recv(rep, buf, sizeof(buf), 0));
+	EXPECT_STREQ("question", buf);	/* the envelope stays hidden */
+	EXPECT_EQ(0, rcvmore(rep));
+	EXPECT_EQ(6, xs_send(rep, "answer", 6, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(6, xs_recv(req, buf, sizeof(buf), 0));
+	EXPECT_STREQ("answer", buf);
+	EXPECT_EQ(0, rcvmore(req));
+}
+
+TEST_F(libxs, xrep_sees_and_routes_by_identity)
+{
+	void *xrep = open_sock(self, XS_XREP);
+	void *xreq = open_sock(self, XS_XREQ);
+	char name[128], buf[16];
+
+	ASSERT_NE(NULL, xrep);
+	ASSERT_NE(NULL, xreq);
+	ASSERT_EQ(0, xs_setsockopt(xreq, XS_IDENTITY, "peer-1", 6));
+	endpoint(name, sizeof(name), "ipc", "xrep");
+	ASSERT_LT(0, xs_bind(xrep, name));
+	ASSERT_LT(0, xs_connect(xreq, name));
+
+	EXPECT_EQ(2, xs_send(xreq, "hi", 2, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(6, xs_recv(xrep, buf, sizeof(buf), 0));
+	EXPECT_STREQ("peer-1", buf);
+	EXPECT_EQ(1, rcvmore(xrep));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(2, xs_recv(xrep, buf, sizeof(buf), 0));
+	EXPECT_STREQ("hi", buf);
+	EXPECT_EQ(0, rcvmore(xrep));
+
+	EXPECT_EQ(6, xs_send(xrep, "peer-1", 6, XS_SNDMORE));
+	EXPECT_EQ(2, xs_send(xrep, "yo", 2, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(2, xs_recv(xreq, buf, sizeof(buf), 0));
+	EXPECT_STREQ("yo", buf);
+}
+
+TEST_F(libxs, survey_ends_with_etimedout)
+{
+	void *surveyor, *respondent;
+	int ms = 200, v;
+	long long t0, dt;
+	size_t len;
+	char buf[16];
+
+	ASSERT_EQ(0, wire(self, XS_SURVEYOR, XS_RESPONDENT, "ipc",
+			  &surveyor, &respondent));
+	ASSERT_EQ(0, xs_setsockopt(surveyor, XS_SURVEY_TIMEOUT, &ms,
+				   sizeof(ms)));
+	len = sizeof(v);
+	ASSERT_EQ(0, xs_getsockopt(surveyor, XS_SURVEY_TIMEOUT, &v, &len));
+	EXPECT_EQ(200, v);
+	EXPECT_EQ(-1, xs_recv(surveyor, buf, sizeof(buf), XS_DONTWAIT));
+	EXPECT_EQ(EFSM, errno);
+
+	EXPECT_EQ(3, xs_send(surveyor, "who", 3, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(3, xs_recv(respondent, buf, sizeof(buf), 0));
+	EXPECT_STREQ("who", buf);
+	EXPECT_EQ(2, xs_send(respondent, "me", 2, 0));
+	memset(buf, 0, sizeof(buf));
+	EXPECT_EQ(2, xs_recv(surveyor, buf, sizeof(buf), 0));
+	EXPECT_STREQ("me", buf);
+
+	t0 = now_ms();
+	EXPECT_EQ(-1, xs_recv(surveyor, buf, sizeof(buf), 0));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	dt = now_ms() - t0;
+	EXPECT_GT(5000, dt);
+}
+
 TEST_F(libxs, recv_truncates_and_returns_full_size)
 {
 	void *pull, *push;
