@@ -38,6 +38,10 @@ struct xs_record {
 	u32			nparts;
 	size_t			size;		/* payload bytes of all parts */
 	struct list_head	parts;
+	/* the sender, for SO_PASSCRED */
+	struct pid		*pid;
+	kuid_t			uid;
+	kgid_t			gid;
 };
 
 /*
@@ -92,6 +96,7 @@ struct xs_pipe {
 	size_t			pending_bytes;
 	struct xs_name		*name;
 	struct list_head	name_node;	/* in name->pipes, topo lock */
+	const struct cred	*cred;		/* connector's, filesystem names */
 };
 
 /* A record in progress on one thread of a socket. */

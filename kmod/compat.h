@@ -1,11 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * AF_XS: differences between the kernel generations the module builds for
- * (Debian's 6.1 and 6.12).  Every version test lives here.
+ * (Debian's 6.1 and 6.12).  Every version test lives here; the features
+ * are probed from the kernel's headers in Kbuild, not from version numbers.
  */
 #ifndef _AF_XS_COMPAT_H
 #define _AF_XS_COMPAT_H
 
-#include <linux/version.h>
+#include <linux/fs.h>
+#include <linux/mount.h>
+#include <net/sock.h>
+
+/* SO_PASSCRED is a socket flag up to 6.15. */
+static inline bool xs_passcred(const struct sock *sk)
+{
+	return test_bit(SOCK_PASSCRED, &sk->sk_socket->flags);
+}
+
+/*
+ * vfs_mknod() takes the mount's idmap from 6.3, its user namespace before
+ * (XS_HAVE_MNT_IDMAP is probed from the headers by Kbuild).
+ */
+static inline int xs_vfs_mknod(const struct path *parent,
+			       struct dentry *dentry, umode_t mode)
+{
+#ifdef XS_HAVE_MNT_IDMAP
+	return vfs_mknod(mnt_idmap(parent->mnt), d_inode(parent->dentry),
+			 dentry, mode, 0);
+#else
+	return vfs_mknod(mnt_user_ns(parent->mnt), d_inode(parent->dentry),
+			 dentry, mode, 0);
+#endif
+}
 
 #endif /* _AF_XS_COMPAT_H */

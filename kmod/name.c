@@ -1,12 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * AF_XS name table: per network namespace, a hash of names.  A name has at
- * most one binder and the pipes of every socket that connected to it; the
- * pipes attach to the binder when there is one.  Everything here runs
- * under xs_topo_lock.
+ * AF_XS name table.  A name has at most one binder and the pipes of every
+ * socket that connected to it; the pipes attach to the binder when there
+ * is one.  Everything here runs under xs_topo_lock.
+ *
+ * Abstract names live in a table per network namespace.  Names starting
+ * with '/' are filesystem nodes, as for AF_UNIX: bind creates a socket
+ * node (caller's umask; an existing file is EADDRINUSE), connect needs
+ * write permission on it (EACCES).  They live in one table for all
+ * namespaces, keyed by the path as written, so that containers sharing a
+ * directory can meet.  A connect to a path nobody has bound yet waits with
+ * the connector's credentials, which are checked against the node when a
+ * binder creates it.
  */
 
+#include <linux/cred.h>
 #include <linux/jhash.h>
+#include <linux/namei.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/seq_file.h>
 
@@ -16,9 +27,65 @@ struct xs_name {
 	struct hlist_node	node;
 	struct xs_sock		*binder;
 	struct list_head	pipes;		/* xs_pipe.name_node */
+	struct path		path;		/* bound filesystem node */
 	int			len;
-	char			name[];
+	char			name[];		/* NUL-terminated */
 };
+
+/* Filesystem names: one table for every namespace (xs_topo_lock). */
+static struct hlist_head xs_fs_names[1 << XS_NAME_HASH_BITS];
+
+static bool xs_is_fs_name(const char *name)
+{
+	return name[0] == '/';
+}
+
+/* Create the socket node of a filesystem name. */
+static int xs_fs_mknod(struct xs_name *n)
+{
+	umode_t mode = S_IFSOCK | (0777 & ~current_umask());
+	struct dentry *dentry;
+	struct path parent;
+	int err;
+
+	dentry = kern_path_create(AT_FDCWD, n->name, &parent, 0);
+	if (IS_ERR(dentry))
+		return PTR_ERR(dentry) == -EEXIST ? -EADDRINUSE :
+		       PTR_ERR(dentry);
+	err = security_path_mknod(&parent, dentry, mode, 0);
+	if (!err)
+		err = xs_vfs_mknod(&parent, dentry, mode);
+	if (!err) {
+		n->path.mnt = mntget(parent.mnt);
+		n->path.dentry = dget(dentry);
+	}
+	done_path_create(&parent, dentry);
+	return err;
+}
+
+/* May the caller (or @cred) connect to the node of @n? */
+static int xs_fs_may_connect(struct xs_name *n, const struct cred *cred)
+{
+	const struct cred *old = NULL;
+	struct path path;
+	int err;
+
+	if (cred)
+		old = override_creds(cred);
+	err = kern_path(n->name, LOOKUP_FOLLOW, &path);
+	if (!err) {
+		if (!S_ISSOCK(d_inode(path.dentry)->i_mode))
+			err = -ECONNREFUSED;
+		else if (d_inode(path.dentry) != d_inode(n->path.dentry))
+			err = -ECONNREFUSED;	/* replaced under our feet */
+		else
+			err = path_permission(&path, MAY_WRITE);
+		path_put(&path);
+	}
+	if (cred)
+		revert_creds(old);
+	return err;
+}
 
 /* One bind or connect of a socket. */
 struct xs_ep {
@@ -46,9 +113,11 @@ int xs_name_parse(struct sockaddr *addr, int addrlen, const char **name)
 static struct hlist_head *xs_name_bucket(struct xs_sock *xs, const char *name,
 					 int len)
 {
-	struct xs_net *xn = xs_net(sock_net(&xs->sk));
+	u32 hash = jhash(name, len, 0) >> (32 - XS_NAME_HASH_BITS);
 
-	return &xn->names[jhash(name, len, 0) >> (32 - XS_NAME_HASH_BITS)];
+	if (xs_is_fs_name(name))
+		return &xs_fs_names[hash];
+	return &xs_net(sock_net(&xs->sk))->names[hash];
 }
 
 static struct xs_name *xs_name_get(struct xs_sock *xs, const char *name,
@@ -63,7 +132,7 @@ static struct xs_name *xs_name_get(struct xs_sock *xs, const char *name,
 			return n;
 	if (!create)
 		return NULL;
-	n = kzalloc(struct_size(n, name, len), GFP_KERNEL_ACCOUNT);
+	n = kzalloc(struct_size(n, name, len + 1), GFP_KERNEL_ACCOUNT);
 	if (!n)
 		return NULL;
 	INIT_LIST_HEAD(&n->pipes);
@@ -95,6 +164,9 @@ static void xs_name_attach_waiting(struct xs_name *n)
 	list_for_each_entry(p, &n->pipes, name_node) {
 		if (p->end[XS_BIND].xs || !xs_compatible(n->binder,
 							 p->end[XS_CONN].xs))
+			continue;
+		/* connected before the node existed: check it now */
+		if (p->cred && xs_fs_may_connect(n, p->cred))
 			continue;
 		xs_pipe_join(p, XS_BIND, n->binder);
 	}
@@ -140,11 +212,19 @@ int xs_name_bind(struct xs_sock *xs, const char *name, int len)
 		err = -EADDRINUSE;
 		goto out;
 	}
+	if (xs_is_fs_name(name)) {
+		err = xs_fs_mknod(n);
+		if (err)
+			goto out_name;
+	}
 	n->binder = xs;
 	ep->name = n;
 	list_add_tail(&ep->node, &xs->eps);
 	ep = NULL;
 	xs_name_attach_waiting(n);
+	goto out;
+out_name:
+	xs_name_put_if_unused(n);
 out:
 	mutex_unlock(&xs_topo_lock);
 	kfree(ep);
@@ -169,10 +249,17 @@ int xs_name_connect(struct xs_sock *xs, const char *name, int len)
 	err = -EISCONN;
 	if (xs_ep_find(xs, n, false))
 		goto out_name;
+	if (xs_is_fs_name(name) && n->binder) {
+		err = xs_fs_may_connect(n, NULL);
+		if (err)
+			goto out_name;
+	}
 	err = -ENOMEM;
 	p = xs_pipe_create(n);
 	if (!p)
 		goto out_name;
+	if (xs_is_fs_name(name))
+		p->cred = get_current_cred();
 	err = xs_pipe_join(p, XS_CONN, xs);
 	if (err) {
 		/* the pattern takes no more peers (PAIR) */
@@ -213,6 +300,10 @@ static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep)
 			if (p->end[XS_BIND].xs == xs)
 				xs_pipe_leave(p, XS_BIND, true);
 		n->binder = NULL;
+		/* the node stays, as for AF_UNIX: binding it again is EADDRINUSE */
+		path_put(&n->path);
+		n->path.mnt = NULL;
+		n->path.dentry = NULL;
 	}
 	xs_name_put_if_unused(n);
 	kfree(ep);

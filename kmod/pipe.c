@@ -57,8 +57,11 @@ struct xs_pipe *xs_pipe_create(struct xs_name *name)
 
 void xs_pipe_put(struct xs_pipe *p)
 {
-	if (refcount_dec_and_test(&p->ref))
-		kfree(p);
+	if (!refcount_dec_and_test(&p->ref))
+		return;
+	if (p->cred)
+		put_cred(p->cred);
+	kfree(p);
 }
 
 /* The route lock of the sender (@from, at end @me) is held by all below. */
@@ -240,6 +243,8 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	if (err)
 		return err;
 
+	/* a sender of ours may have been waiting for a destination */
+	xs_wake_writer(xs);
 	if (!peer) {
 		WRITE_ONCE(me->xs, xs);
 		return 0;
@@ -252,7 +257,7 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	if (peer->pat->peer_attached)
 		peer->pat->peer_attached(peer, &p->end[!idx]);
 	mutex_unlock(&peer->route_lock);
-	/* the peer may have been waiting for a destination */
+	/* the peer may have been waiting for a destination, or for room */
 	xs_wake_writer(peer);
 	return 0;
 }

@@ -6,6 +6,7 @@
  * its first part).
  */
 
+#include <linux/cred.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uio.h>
@@ -27,6 +28,8 @@ struct xs_record *xs_record_alloc(void)
 	rec->nparts = 0;
 	rec->size = 0;
 	INIT_LIST_HEAD(&rec->parts);
+	rec->pid = get_pid(task_tgid(current));
+	current_uid_gid(&rec->uid, &rec->gid);
 	atomic64_inc(&xs_record_count);
 	return rec;
 }
@@ -41,6 +44,7 @@ void xs_record_put(struct xs_record *rec)
 		kvfree(part);
 	atomic64_sub(rec->size, &xs_record_bytes);
 	atomic64_dec(&xs_record_count);
+	put_pid(rec->pid);
 	kfree(rec);
 }
 
@@ -408,6 +412,20 @@ static int xs_peek_part(struct xs_sock *xs, struct xs_msg *m,
 	return ret;
 }
 
+/* SO_PASSCRED: the first part of a record says who sent it. */
+static void xs_put_creds(struct xs_sock *xs, struct msghdr *msg,
+			 struct xs_record *rec)
+{
+	struct ucred creds;
+
+	if (!xs_passcred(&xs->sk))
+		return;
+	creds.pid = pid_vnr(rec->pid);
+	creds.uid = from_kuid_munged(current_user_ns(), rec->uid);
+	creds.gid = from_kgid_munged(current_user_ns(), rec->gid);
+	put_cmsg(msg, SOL_SOCKET, SCM_CREDENTIALS, sizeof(creds), &creds);
+}
+
 /* One attempt; -EAGAIN when there is nothing to read. */
 static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		       int flags)
@@ -443,6 +461,8 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 	part = xs_msg_part(m);
 	last = xs_last_part(m, part);
 	ret = xs_copy_part(msg, part, len, last, flags);
+	if (ret >= 0 && fresh)
+		xs_put_creds(xs, msg, m->rec);
 	if (ret >= 0) {
 		if (last) {
 			if (xs->pat->recv_done)
