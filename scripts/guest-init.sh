@@ -4,7 +4,7 @@
 # run, in --cmd mode). Everything it prints goes to the serial console;
 # the host parses these markers:
 #   @@XS-KERNEL <uname -r>
-#   @@XS-TEST-BEGIN <name> / @@XS-TEST-END <name> rc=<exit code>
+#   @@XS-TEST-BEGIN <name> / @@XS-TEST-END <name> rc=<exit code> secs=<time>
 #   @@XS-REPORT <what>         a failure found by the guest itself
 #   @@XS-DONE                  the guest reached the end (no hang)
 # No `set -e`: PID 1 must get to the end and power off whatever happens
@@ -46,19 +46,25 @@ if ! insmod /af_xs.ko; then
 	echo "@@XS-REPORT insmod failed"
 fi
 
+# Guest-side duration of each program (guest clock, seconds).
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }'; }
+
 cd /tmp
 if [ "$XS_MODE" = cmd ]; then
 	echo "@@XS-TEST-BEGIN cmd"
+	s=$(uptime_s)
 	timeout -k 10 "$XS_TEST_TIMEOUT" sh /xs-cmd 2>&1 </dev/null
-	echo "@@XS-TEST-END cmd rc=$?"
+	echo "@@XS-TEST-END cmd rc=$? secs=$(since "$s")"
 else
 	# One program at a time, in sorted order, each under its own timeout
 	# (SIGTERM, then SIGKILL 10 s later).
 	for t in $(ls /tests 2>/dev/null | sort); do
 		[ -x "/tests/$t" ] || continue
 		echo "@@XS-TEST-BEGIN $t"
+		s=$(uptime_s)
 		timeout -k 10 "$XS_TEST_TIMEOUT" "/tests/$t" 2>&1 </dev/null
-		echo "@@XS-TEST-END $t rc=$?"
+		echo "@@XS-TEST-END $t rc=$? secs=$(since "$s")"
 	done
 fi
 cd /

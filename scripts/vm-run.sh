@@ -180,7 +180,9 @@ fails=$out/failures
 # it exits non-zero without a "not ok", was killed, timed out, or stopped
 # short of its plan, that is one more failure. Exit 4 (KSFT_SKIP) without
 # TAP is a skip; exit 0 without TAP is one pass.
-counts=$(awk -v expected="$tests" -v fails="$fails" -v mode="${cmd:+cmd}" '
+progs=$out/programs
+: >"$progs"
+counts=$(awk -v expected="$tests" -v fails="$fails" -v progs="$progs" -v mode="${cmd:+cmd}" '
 	function finish(rc,   why) {
 		why = ""
 		if (rc == 124 || rc == 137 || rc == 143) why = "timed out or killed (rc=" rc ")"
@@ -192,10 +194,14 @@ counts=$(awk -v expected="$tests" -v fails="$fails" -v mode="${cmd:+cmd}" '
 		}
 		if (why != "") { nok++; print name ": " why >> fails }
 		else if (nok) print name ": " nok " failed test(s)" >> fails
+		printf "  %-24s %4d passed %4d failed %4d skipped  rc=%-3d %7ss\n", name, ok, nok, skip, rc, secs >> progs
 		P += ok; F += nok; S += skip
 	}
 	/^@@XS-TEST-BEGIN / { name = $2; inb = 1; seen[name] = 1; ok = nok = skip = 0; plan = -1; next }
-	inb && /^@@XS-TEST-END / { rc = $3; sub(/^rc=/, "", rc); finish(rc + 0); inb = 0; next }
+	inb && /^@@XS-TEST-END / {
+		rc = $3; sub(/^rc=/, "", rc); secs = $4; sub(/^secs=/, "", secs)
+		finish(rc + 0); inb = 0; next
+	}
 	inb && /^ok / { if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) skip++; else ok++; next }
 	inb && /^not ok / { if ($0 ~ /# *TODO/) skip++; else nok++; next }
 	inb && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
@@ -236,6 +242,10 @@ if ((${#problems[@]})); then
 	printf 'kernel: %s\n' "${problems[@]}" >>"$fails"
 fi
 
+if [[ -s $progs ]]; then
+	echo "--- programs (guest time) ---"
+	cat "$progs"
+fi
 if [[ -s $reports ]]; then
 	echo "--- kernel reports ---"
 	head -60 "$reports"
