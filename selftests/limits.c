@@ -233,6 +233,67 @@ TEST_F(lim, rcvbuf_full_receiver_refuses_the_next_record)
 	free(big);
 }
 
+struct flood {
+	pthread_t thread;
+	int fd, id, records;
+	char error[96];
+};
+
+static void *flood_main(void *arg)
+{
+	struct flood *f = arg;
+	char buf[32];
+	int k;
+
+	for (k = 0; k < f->records; k++) {
+		int n = snprintf(buf, sizeof(buf), "%d:%d", f->id, k);
+
+		if (xs_send(f->fd, buf, n, MSG_EOR) != n) {
+			snprintf(f->error, sizeof(f->error), "%d: %s", k,
+				 strerror(errno));
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Two threads keep a 2-record pipe full with blocking sends while the
+ * receiver drains it: a lost wake-up shows as a hang (test timeout).
+ */
+TEST_F(lim, blocked_senders_never_miss_a_wakeup)
+{
+	int per = xs_iters(2000, 100), next[2] = { 0, 0 };
+	struct flood fl[2];
+	char buf[32];
+	int i, t, k;
+
+	LINK(1, 1);
+	for (i = 0; i < 2; i++) {
+		memset(&fl[i], 0, sizeof(fl[i]));
+		fl[i].fd = self->tx;
+		fl[i].id = i;
+		fl[i].records = per;
+		ASSERT_OK(pthread_create(&fl[i].thread, NULL, flood_main,
+					 &fl[i]));
+	}
+	for (i = 0; i < 2 * per; i++) {
+		ssize_t n = xs_recv(self->rx, buf, sizeof(buf) - 1, 0, NULL);
+
+		ASSERT_GT(n, 0);
+		buf[n] = 0;
+		ASSERT_EQ(2, sscanf(buf, "%d:%d", &t, &k));
+		ASSERT_TRUE(t == 0 || t == 1);
+		ASSERT_EQ(next[t], k);
+		next[t]++;
+	}
+	for (i = 0; i < 2; i++) {
+		pthread_join(fl[i].thread, NULL);
+		ASSERT_STREQ("", fl[i].error);
+	}
+	ASSERT_NOTHING(self->rx);
+}
+
 static int set_maxmsgsize(int fd, int64_t v)
 {
 	return setsockopt(fd, SOL_XS, XS_MAXMSGSIZE, &v, sizeof(v));

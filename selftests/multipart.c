@@ -396,6 +396,241 @@ TEST_F(mp, rcvmore_is_set_while_inside_a_record)
 	ASSERT_EQ(0, xs_getint(self->rx, SOL_XS, XS_RCVMORE));
 }
 
+TEST_F(mp, large_record_arrives_intact)
+{
+	size_t part = 16384, nparts = 8, i, j;
+	unsigned char *buf = malloc(part);
+	int f;
+
+	ASSERT_NE(NULL, buf);
+	for (i = 0; i < nparts; i++) {
+		for (j = 0; j < part; j++)
+			buf[j] = (unsigned char)(i * 131 + j * 7);
+		ASSERT_EQ((ssize_t)part, xs_send(self->tx, buf, part,
+				i + 1 == nparts ? MSG_EOR : 0));
+	}
+	for (i = 0; i < nparts; i++) {
+		memset(buf, 0, part);
+		ASSERT_EQ((ssize_t)part, xs_recv_wait(self->rx, buf, part, &f));
+		ASSERT_EQ(i + 1 == nparts ? MSG_EOR : 0, f & MSG_EOR);
+		for (j = 0; j < part; j++)
+			if (buf[j] != (unsigned char)(i * 131 + j * 7))
+				break;
+		ASSERT_EQ(part, j) TH_LOG("part %zu corrupt at byte %zu", i, j);
+	}
+	free(buf);
+}
+
+TEST_F(mp, blocked_recv_wakes_only_when_the_record_completes)
+{
+	struct xs_bg bg;
+
+	ASSERT_OK(xs_bg_recv(&bg, self->rx, 0));
+	ASSERT_TRUE(xs_bg_blocks(&bg));
+	ASSERT_SEND(self->tx, "head", 0);
+	ASSERT_TRUE(xs_bg_blocks(&bg)) TH_LOG("woken by a part without EOR");
+	ASSERT_SEND(self->tx, "tail", MSG_EOR);
+	ASSERT_TRUE(xs_bg_finish(&bg, xs_wait_ms()));
+	ASSERT_EQ(4, bg.ret);
+	ASSERT_EQ(0, memcmp(bg.buf, "head", 4));
+	/* "tail" belongs to the (finished) reading thread now */
+}
+
+/* A child sharing tx reserves a slot with a first part and is killed. */
+TEST_F(mp, killed_sender_gives_back_its_reserved_slot)
+{
+	int sync[2], tx, rx;
+	pid_t pid;
+	char c;
+
+	ASSERT_OK(xs_link(variant->tx_proto, variant->rx_proto, 1, 1, &tx,
+			  &rx, NULL, 0));
+	ASSERT_OK(pipe(sync));
+	pid = fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		if (xs_send_str(tx, "orphan", MSG_DONTWAIT) != 6)
+			_exit(1);
+		if (write(sync[1], "x", 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	ASSERT_EQ(1, read(sync[0], &c, 1));
+	ASSERT_OK(kill(pid, SIGKILL));
+	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
+
+	ASSERT_RECORD(tx, MSG_DONTWAIT, "one");
+	ASSERT_RECORD(tx, MSG_DONTWAIT, "two");
+	ASSERT_RECV_RECORD(rx, "one");
+	ASSERT_RECV_RECORD(rx, "two");
+	ASSERT_NOTHING(rx);
+	close(sync[0]);
+	close(tx);
+	close(rx);
+}
+
+static void *send_partial_and_exit(void *arg)
+{
+	int fd = *(int *)arg;
+
+	xs_send_str(fd, "abandoned", 0);
+	return NULL;
+}
+
+TEST_F(mp, record_of_exited_thread_is_discarded)
+{
+	pthread_t t;
+
+	ASSERT_OK(pthread_create(&t, NULL, send_partial_and_exit, &self->tx));
+	ASSERT_OK(pthread_join(t, NULL));
+	ASSERT_NOTHING(self->rx);
+	ASSERT_RECORD(self->tx, 0, "mine");
+	ASSERT_RECV_RECORD(self->rx, "mine");
+	ASSERT_NOTHING(self->rx);
+}
+
+struct stepper {
+	int fd;
+	int step, done;		/* main sets step, thread acks with done */
+	char error[128];
+};
+
+static void wait_step(struct stepper *s, int step)
+{
+	while (__atomic_load_n(&s->step, __ATOMIC_SEQ_CST) < step)
+		xs_sleep_ms(1);
+}
+
+static void ack_step(struct stepper *s, int step)
+{
+	__atomic_store_n(&s->done, step, __ATOMIC_SEQ_CST);
+}
+
+static int wait_ack(struct stepper *s, int step)
+{
+	long long end = xs_now_ms() + xs_wait_ms();
+
+	while (__atomic_load_n(&s->done, __ATOMIC_SEQ_CST) < step)
+		if (xs_now_ms() > end)
+			return 0;
+		else
+			xs_sleep_ms(1);
+	return 1;
+}
+
+/* Thread: open a record, let main send whole ones, then finish it. */
+static void *slow_sender(void *arg)
+{
+	struct stepper *s = arg;
+
+	if (xs_send_str(s->fd, "slow1", 0) != 5)
+		snprintf(s->error, sizeof(s->error), "slow1: %s",
+			 strerror(errno));
+	ack_step(s, 1);
+	wait_step(s, 2);
+	if (xs_send_str(s->fd, "slow2", MSG_EOR) != 5)
+		snprintf(s->error, sizeof(s->error), "slow2: %s",
+			 strerror(errno));
+	ack_step(s, 2);
+	return NULL;
+}
+
+TEST_F(mp, records_in_progress_are_per_thread)
+{
+	struct stepper s = { .fd = self->tx };
+	pthread_t t;
+
+	ASSERT_OK(pthread_create(&t, NULL, slow_sender, &s));
+	ASSERT_TRUE(wait_ack(&s, 1));
+	ASSERT_RECORD(self->tx, 0, "quick1", "quick2");
+	ASSERT_RECV_RECORD(self->rx, "quick1", "quick2");
+	ASSERT_NOTHING(self->rx);
+	__atomic_store_n(&s.step, 2, __ATOMIC_SEQ_CST);
+	ASSERT_TRUE(wait_ack(&s, 2));
+	pthread_join(t, NULL);
+	ASSERT_STREQ("", s.error);
+	ASSERT_RECV_RECORD(self->rx, "slow1", "slow2");
+}
+
+/* Thread: read the first part of a record, later the rest. */
+static void *slow_reader(void *arg)
+{
+	struct stepper *s = arg;
+	char buf[16];
+	int f, more;
+	ssize_t n;
+
+	n = xs_recv(s->fd, buf, sizeof(buf) - 1, 0, &f);
+	if (n != 2 || memcmp(buf, "a0", 2) || (f & MSG_EOR))
+		snprintf(s->error, sizeof(s->error), "first part wrong");
+	ack_step(s, 1);
+	wait_step(s, 2);
+	more = xs_getint(s->fd, SOL_XS, XS_RCVMORE);
+	n = xs_recv(s->fd, buf, sizeof(buf) - 1, MSG_DONTWAIT, &f);
+	if (more != 1 || n != 2 || memcmp(buf, "a1", 2) || !(f & MSG_EOR))
+		snprintf(s->error, sizeof(s->error),
+			 "second part wrong (rcvmore %d, n %zd)", more, n);
+	ack_step(s, 2);
+	return NULL;
+}
+
+TEST_F(mp, record_being_read_belongs_to_its_reader)
+{
+	struct stepper s = { .fd = self->rx };
+	pthread_t t;
+
+	ASSERT_RECORD(self->tx, 0, "a0", "a1");
+	ASSERT_RECORD(self->tx, 0, "b0", "b1");
+	ASSERT_OK(pthread_create(&t, NULL, slow_reader, &s));
+	ASSERT_TRUE(wait_ack(&s, 1));
+	ASSERT_EQ(0, xs_getint(self->rx, SOL_XS, XS_RCVMORE));
+	ASSERT_RECV_RECORD(self->rx, "b0", "b1");
+	__atomic_store_n(&s.step, 2, __ATOMIC_SEQ_CST);
+	ASSERT_TRUE(wait_ack(&s, 2));
+	pthread_join(t, NULL);
+	ASSERT_STREQ("", s.error);
+	ASSERT_NOTHING(self->rx);
+}
+
+TEST_F(mp, passcred_puts_credentials_on_the_first_part)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(struct ucred))];
+	} u;
+	char data[8];
+	struct iovec iov = { data, sizeof(data) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	struct ucred cred;
+	char peek;
+
+	ASSERT_OK(setsockopt(self->rx, SOL_SOCKET, SO_PASSCRED, &(int){ 1 },
+			     sizeof(int)));
+	ASSERT_RECORD(self->tx, 0, "first", "second");
+	ASSERT_EQ(1, xs_recv_within(self->rx, &peek, 1, MSG_PEEK, NULL,
+				    xs_wait_ms()));
+
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	ASSERT_EQ(5, recvmsg(self->rx, &msg, 0));
+	c = CMSG_FIRSTHDR(&msg);
+	ASSERT_NE(NULL, c) TH_LOG("no control message on the first part");
+	ASSERT_EQ(SOL_SOCKET, c->cmsg_level);
+	ASSERT_EQ(SCM_CREDENTIALS, c->cmsg_type);
+	memcpy(&cred, CMSG_DATA(c), sizeof(cred));
+	ASSERT_EQ(getpid(), cred.pid);
+	ASSERT_EQ(getuid(), cred.uid);
+	ASSERT_EQ(getgid(), cred.gid);
+
+	msg.msg_control = u.buf;
+	msg.msg_controllen = sizeof(u.buf);
+	ASSERT_EQ(6, recvmsg(self->rx, &msg, 0));
+	ASSERT_EQ(NULL, CMSG_FIRSTHDR(&msg)) TH_LOG("credentials repeated");
+}
+
 /* ---- concurrency ------------------------------------------------------ */
 
 struct mp_thread {
