@@ -266,7 +266,8 @@ int xs_recv(void *sp, void *buf, size_t len, int flags)
 		return (int)n;
 	}
 	/* Like Crossroads: copy what fits, return the part's size. */
-	memcpy(buf, p.data, p.len < len ? p.len : len);
+	if (len)
+		memcpy(buf, p.data, p.len < len ? p.len : len);
 	s->rcvmore = p.more;
 	ring_trim(s, &p);
 	return (int)p.len;
