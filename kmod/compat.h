@@ -11,6 +11,13 @@
 #include <linux/mount.h>
 #include <net/sock.h>
 
+/* The unaligned access helpers moved to linux/ in 6.12. */
+#ifdef XS_HAVE_LINUX_UNALIGNED
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
 /* SO_PASSCRED is a socket flag up to 6.15. */
 static inline bool xs_passcred(const struct sock *sk)
 {

@@ -7,7 +7,6 @@
  */
 
 #include <linux/slab.h>
-#include <asm/unaligned.h>
 
 #include "af_xs.h"
 

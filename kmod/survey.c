@@ -12,7 +12,6 @@
 
 #include <linux/jiffies.h>
 #include <linux/slab.h>
-#include <asm/unaligned.h>
 
 #include "af_xs.h"
 
