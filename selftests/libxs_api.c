@@ -542,6 +542,7 @@ TEST_F(libxs, req_rep_alternate_and_report_efsm)
 {
 	void *rep, *req;
 	char buf[16];
+	xs_msg_t m;
 
 	ASSERT_EQ(0, wire(self, XS_REP, XS_REQ, "ipc", &rep, &req));
 	EXPECT_EQ(-1, xs_recv(req, buf, sizeof(buf), XS_DONTWAIT));
@@ -553,15 +554,21 @@ TEST_F(libxs, req_rep_alternate_and_report_efsm)
 	EXPECT_EQ(-1, xs_send(req, "again", 5, 0));
 	EXPECT_EQ(EFSM, errno);
 
-	memset(buf, 0, sizeof(buf));
-	EXPECT_EQ(8, xs_recv(rep, buf, sizeof(buf), 0));
-	EXPECT_STREQ("question", buf);	/* the envelope stays hidden */
-	EXPECT_EQ(0, rcvmore(rep));
-	EXPECT_EQ(6, xs_send(rep, "answer", 6, 0));
-	memset(buf, 0, sizeof(buf));
-	EXPECT_EQ(6, xs_recv(req, buf, sizeof(buf), 0));
-	EXPECT_STREQ("answer", buf);
+	/* REQ and REP do not read ahead: xs_recvmsg sizes each part first. */
+	ASSERT_EQ(0, xs_msg_init(&m));
+	EXPECT_EQ(8, xs_recvmsg(rep, &m, 0));
+	EXPECT_EQ(0, memcmp("question", xs_msg_data(&m), 8));
+	EXPECT_EQ(0, rcvmore(rep));	/* the envelope stays hidden */
+	EXPECT_EQ(6, xs_send(rep, "answer", 6, XS_SNDMORE));
+	EXPECT_EQ(1, xs_send(rep, "!", 1, 0));
+	EXPECT_EQ(6, xs_recvmsg(req, &m, 0));
+	EXPECT_EQ(0, memcmp("answer", xs_msg_data(&m), 6));
+	EXPECT_EQ(1, rcvmore(req));
+	EXPECT_EQ(1, xs_recvmsg(req, &m, 0));
 	EXPECT_EQ(0, rcvmore(req));
+	EXPECT_EQ(-1, xs_recvmsg(req, &m, XS_DONTWAIT));
+	EXPECT_EQ(EFSM, errno);
+	EXPECT_EQ(0, xs_msg_close(&m));
 }
 
 TEST_F(libxs, xrep_sees_and_routes_by_identity)
