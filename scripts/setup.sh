@@ -18,57 +18,73 @@ mkdir -p "$XS_CACHE"
 export DEBIAN_FRONTEND=noninteractive
 
 # Build tools, the emulator, the guest userland (busybox-static), the
-# kernel sources (for kselftest headers, checkpatch and the debug kernel)
-# and the headers of Debian's cloud kernel (the release tier).
+# kernel sources (for kselftest headers, checkpatch and the debug kernel).
+# The cloud kernel's headers are added below, once their ABI is resolved.
 pkgs=(
-	build-essential qemu-system-x86 busybox-static
-	linux-headers-cloud-amd64 linux-source-6.1
+	build-essential qemu-system-x86 busybox-static linux-source-6.1
 	libzmq3-dev sparse cpio bc flex bison libelf-dev libssl-dev kmod
 	gnuplot-nox xz-utils dwarves pkg-config perl gzip util-linux
 )
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+updated=0
+apt_update() { ((updated)) || apt-get update -qq; updated=1; }
 
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
-updated=0
 if ((${#missing[@]})); then
 	echo "setup: installing ${missing[*]}"
-	apt-get update -qq
-	updated=1
+	apt_update
 	apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 # --- Resolve the kernel ABI from Debian's metapackage ---
-# linux-headers-cloud-amd64 Depends: linux-headers-<abi>-cloud-amd64. The
-# installed metapackage is the source of truth (no network needed); the
-# image we boot must be the same ABI and the same package version as the
-# headers we build against, so modversions and vermagic match.
-dep=$(dpkg-query -W -f='${Depends}' linux-headers-cloud-amd64)
+# linux-headers-cloud-amd64 Depends: linux-headers-<abi>-cloud-amd64, and
+# linux-image-cloud-amd64 the matching image. We take bookworm's 6.1
+# series (the same series as linux-source-6.1, which the debug tier
+# builds): the newest metapackage version 6.1.* that is not a backport,
+# whatever else apt knows or has installed (a bookworm-backports 6.12
+# metapackage on the machine must not move the release tier).
+newest_61() { # newest_61 PACKAGE -> version
+	local v best=
+	for v in $(apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'); do
+		[[ $v == 6.1.* && $v != *bpo* ]] || continue
+		if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+	done
+	echo "$best"
+}
+meta_ver=$(newest_61 linux-headers-cloud-amd64)
+if [[ -z $meta_ver ]]; then
+	apt_update   # no apt lists yet (fresh machine)
+	meta_ver=$(newest_61 linux-headers-cloud-amd64)
+fi
+[[ -n $meta_ver ]] || { echo "setup: apt knows no linux-headers-cloud-amd64 6.1.*" >&2; exit 1; }
+dep=$(apt-cache show "linux-headers-cloud-amd64=$meta_ver" | sed -n 's/^Depends: //p' | head -1)
 abi=$(sed -n 's/.*linux-headers-\([0-9][^ ,]*\)-cloud-amd64.*/\1/p' <<<"$dep")
 [[ -n $abi ]] || { echo "setup: cannot parse ABI from '$dep'" >&2; exit 1; }
 flavour=$abi-cloud-amd64
-kver=$(dpkg-query -W -f='${Version}' linux-headers-cloud-amd64)
+img_dep=$(apt-cache show "linux-image-cloud-amd64=$meta_ver" 2>/dev/null | sed -n 's/^Depends: //p' | head -1)
+if [[ -n $img_dep && $img_dep != *"linux-image-$flavour"* ]]; then
+	echo "setup: linux-image-cloud-amd64 $meta_ver depends on '$img_dep', headers on $flavour" >&2
+	exit 1
+fi
 
-# The concrete headers package (normally pulled in by the metapackage).
+# The concrete headers package (KDIR for the release tier).
 if ! installed "linux-headers-$flavour"; then
-	((updated)) || apt-get update -qq
-	updated=1
+	apt_update
 	apt-get install -y -qq --no-install-recommends "linux-headers-$flavour"
 fi
 kdir=/usr/src/linux-headers-$flavour
 [[ -f $kdir/Makefile ]] || { echo "setup: $kdir missing" >&2; exit 1; }
+# The image we boot is the very build the headers describe (same package
+# version), so vermagic and modversions CRCs match.
+kver=$(dpkg-query -W -f='${Version}' "linux-headers-$flavour")
 
 # --- The release kernel image: downloaded, never installed on the host ---
 rel=$XS_CACHE/release
 mkdir -p "$rel"
 vmlinuz=$rel/vmlinuz-$flavour
 if [[ ! -s $vmlinuz ]]; then
-	# Cross-check with the image metapackage when the apt lists know it.
-	img_dep=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-.*\)/\1/p' | head -1)
-	if [[ -n $img_dep && $img_dep != "linux-image-$flavour" ]]; then
-		echo "setup: note: linux-image-cloud-amd64 now depends on $img_dep; headers say $flavour (run apt-get upgrade to move both)" >&2
-	fi
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	(cd "$tmp" && { apt-get download "linux-image-$flavour=$kver" 2>/dev/null ||
@@ -104,7 +120,7 @@ XS_KSFT_INC=$XS_CACHE/kselftest
 XS_CHECKPATCH=$XS_CACHE/linux-scripts/checkpatch.pl
 EOF
 
-echo "setup: kernel ABI $flavour (package $kver)"
+echo "setup: kernel ABI $flavour (metapackage linux-headers-cloud-amd64 $meta_ver, headers/image $kver)"
 echo "setup:   headers  $kdir"
 echo "setup:   image    $vmlinuz"
 echo "setup:   kselftest headers $XS_CACHE/kselftest, checkpatch $XS_CACHE/linux-scripts (linux-source $src_ver)"
