@@ -6,7 +6,7 @@
 #
 # Usage: scripts/vm-run.sh [--kernel release|debug] [--cmd "CMD"]
 #            [--add SRC[:DEST]]... [--module KO] [--tests DIR] [--timeout SECS]
-#            [--vm-timeout SECS] [--extra-tap FILE] [--log FILE]
+#            [--vm-timeout SECS] [--extra-tap FILE] [--log FILE] [--out DIR]
 #
 #   --kernel     release: Debian's cloud kernel (scripts/setup.sh fetched it)
 #                debug:   the KASAN/lockdep/kmemleak kernel built by
@@ -21,6 +21,8 @@
 #   --vm-timeout whole guest; a hung guest is killed and counted as failed
 #   --extra-tap  host-side TAP lines (e.g. lint) counted in the summary
 #   --t0 EPOCH   also print the wall time since EPOCH (make check's start)
+#   --out DIR    work directory: initramfs, serial.log, summary files
+#                (default build/vm-<kernel>; give each concurrent run its own)
 #
 # What the guest gets: busybox-static, /af_xs.ko, /tests/* (executables of
 # selftests/build), /tools/* (tools/build), libxs.so* in /lib, every shared
@@ -34,7 +36,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
 
-t0_all= kernel=release cmd= module=$repo/kmod/af_xs.ko testdir=$repo/selftests/build timeout= vm_timeout= extra_tap= log=
+out= t0_all= kernel=release cmd= module=$repo/kmod/af_xs.ko testdir=$repo/selftests/build timeout= vm_timeout= extra_tap= log=
 adds=()
 while (($#)); do
 	case $1 in
@@ -48,6 +50,7 @@ while (($#)); do
 	--extra-tap) extra_tap=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
 	--t0) t0_all=$2; shift 2 ;;
+	--out) out=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -euo/p' "$0" | sed 's/^# \{0,1\}//;$d'; exit 0 ;;
 	*) echo "vm-run: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -79,7 +82,9 @@ debug)
 *) echo "vm-run: --kernel release|debug" >&2; exit 2 ;;
 esac
 
-out=$repo/build/vm-$kernel
+out=${out:-$repo/build/vm-$kernel}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
 log=${log:-$out/serial.log}
 root=$out/initramfs
 rm -rf "$root"
