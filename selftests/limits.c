@@ -14,17 +14,7 @@ FIXTURE(lim) {
 	int tx, rx;
 };
 
-FIXTURE_VARIANT(lim) {
-	int tx_proto, rx_proto;
-};
-
-FIXTURE_VARIANT_ADD(lim, pair) {
-	.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR,
-};
-
-FIXTURE_VARIANT_ADD(lim, pipeline) {
-	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL,
-};
+XS_FLOW_VARIANTS(lim);
 
 FIXTURE_SETUP(lim)
 {

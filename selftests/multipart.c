@@ -14,17 +14,7 @@ FIXTURE(mp) {
 	char name[XS_NAME_MAX + 1];
 };
 
-FIXTURE_VARIANT(mp) {
-	int tx_proto, rx_proto;
-};
-
-FIXTURE_VARIANT_ADD(mp, pair) {
-	.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR,
-};
-
-FIXTURE_VARIANT_ADD(mp, pipeline) {
-	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL,
-};
+XS_FLOW_VARIANTS(mp);
 
 FIXTURE_SETUP(mp)
 {
@@ -136,6 +126,32 @@ TEST_F(mp, queued_records_survive_sender_close)
 	ASSERT_NOTHING(self->rx);
 }
 
+/* Child bodies for xs_run_then_kill(): 0 once the record is half sent. */
+static int send_two_orphans(void *arg)
+{
+	int fd = *(int *)arg;
+
+	return xs_send_str(fd, "orphan1", MSG_DONTWAIT) == 7 &&
+	       xs_send_str(fd, "orphan2", MSG_DONTWAIT) == 7 ? 0 : 1;
+}
+
+struct own_socket {
+	int proto;
+	const char *name;
+};
+
+static int connect_whole_then_orphans(void *arg)
+{
+	struct own_socket *o = arg;
+	int fd = xs_socket(o->proto);
+
+	if (fd < 0 || xs_connect(fd, o->name))
+		return 1;
+	if (xs_send_str(fd, "whole", MSG_EOR) != 5)
+		return 2;
+	return send_two_orphans(&fd) ? 3 : 0;
+}
+
 /*
  * A child process sharing tx starts a record and is SIGKILLed: its parts
  * never reach rx, and the next record started on tx is not polluted by
@@ -143,75 +159,43 @@ TEST_F(mp, queued_records_survive_sender_close)
  */
 TEST_F(mp, record_of_killed_sharing_process_leaves_no_trace)
 {
-	int sync[2];
-	pid_t pid;
-	char c;
-
-	ASSERT_OK(pipe(sync));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		if (xs_send_str(self->tx, "orphan1", 0) != 7 ||
-		    xs_send_str(self->tx, "orphan2", 0) != 7)
-			_exit(1);
-		if (write(sync[1], "x", 1) != 1)
-			_exit(1);
-		pause();
-		_exit(0);
-	}
-	close(sync[1]);
-	ASSERT_EQ(1, read(sync[0], &c, 1)) {
-		TH_LOG("child exited with %d", xs_wait_child(pid));
-	}
-	ASSERT_OK(kill(pid, SIGKILL));
-	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
-
+	ASSERT_EQ(0, xs_run_then_kill(send_two_orphans, &self->tx));
 	ASSERT_NOTHING(self->rx);
 	ASSERT_RECORD(self->tx, 0, "after");
 	ASSERT_RECV_RECORD(self->rx, "after");
 	ASSERT_NOTHING(self->rx);
-	close(sync[0]);
 }
 
 /* The same with the killed process owning its socket outright. */
 TEST_F(mp, record_of_killed_socket_owner_leaves_no_trace)
 {
-	int sync[2], rx2;
-	pid_t pid;
-	char c;
 	XS_UNAME(name2, "killed");
+	struct own_socket o = { variant->tx_proto, name2 };
+	int rx2 = xs_socket(variant->rx_proto);
 
-	rx2 = xs_socket(variant->rx_proto);
 	ASSERT_GE(rx2, 0);
 	ASSERT_OK(xs_bind(rx2, name2));
-	ASSERT_OK(pipe(sync));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		int fd = xs_socket(variant->tx_proto);
-
-		if (fd < 0 || xs_connect(fd, name2))
-			_exit(1);
-		if (xs_send_str(fd, "whole", MSG_EOR) != 5 ||
-		    xs_send_str(fd, "orphan1", 0) != 7 ||
-		    xs_send_str(fd, "orphan2", 0) != 7)
-			_exit(2);
-		if (write(sync[1], "x", 1) != 1)
-			_exit(3);
-		pause();
-		_exit(0);
-	}
-	close(sync[1]);
-	ASSERT_EQ(1, read(sync[0], &c, 1)) {
-		TH_LOG("child exited with %d", xs_wait_child(pid));
-	}
-	ASSERT_OK(kill(pid, SIGKILL));
-	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
-
+	ASSERT_EQ(0, xs_run_then_kill(connect_whole_then_orphans, &o));
 	ASSERT_RECV_RECORD(rx2, "whole");
 	ASSERT_NOTHING(rx2);
 	close(rx2);
-	close(sync[0]);
+}
+
+/* A killed child that reserved a slot with a first part gives it back. */
+TEST_F(mp, killed_sender_gives_back_its_reserved_slot)
+{
+	int tx, rx;
+
+	ASSERT_OK(xs_link(variant->tx_proto, variant->rx_proto, 1, 1, &tx,
+			  &rx, NULL, 0));
+	ASSERT_EQ(0, xs_run_then_kill(send_two_orphans, &tx));
+	ASSERT_RECORD(tx, MSG_DONTWAIT, "one");
+	ASSERT_RECORD(tx, MSG_DONTWAIT, "two");
+	ASSERT_RECV_RECORD(rx, "one");
+	ASSERT_RECV_RECORD(rx, "two");
+	ASSERT_NOTHING(rx);
+	close(tx);
+	close(rx);
 }
 
 TEST_F(mp, sendmmsg_entry_eor_ends_a_record_at_that_entry)
@@ -434,41 +418,6 @@ TEST_F(mp, blocked_recv_wakes_only_when_the_record_completes)
 	ASSERT_EQ(4, bg.ret);
 	ASSERT_EQ(0, memcmp(bg.buf, "head", 4));
 	/* "tail" belongs to the (finished) reading thread now */
-}
-
-/* A child sharing tx reserves a slot with a first part and is killed. */
-TEST_F(mp, killed_sender_gives_back_its_reserved_slot)
-{
-	int sync[2], tx, rx;
-	pid_t pid;
-	char c;
-
-	ASSERT_OK(xs_link(variant->tx_proto, variant->rx_proto, 1, 1, &tx,
-			  &rx, NULL, 0));
-	ASSERT_OK(pipe(sync));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		if (xs_send_str(tx, "orphan", MSG_DONTWAIT) != 6)
-			_exit(1);
-		if (write(sync[1], "x", 1) != 1)
-			_exit(2);
-		pause();
-		_exit(0);
-	}
-	close(sync[1]);
-	ASSERT_EQ(1, read(sync[0], &c, 1));
-	ASSERT_OK(kill(pid, SIGKILL));
-	ASSERT_EQ(128 + SIGKILL, xs_wait_child(pid));
-
-	ASSERT_RECORD(tx, MSG_DONTWAIT, "one");
-	ASSERT_RECORD(tx, MSG_DONTWAIT, "two");
-	ASSERT_RECV_RECORD(rx, "one");
-	ASSERT_RECV_RECORD(rx, "two");
-	ASSERT_NOTHING(rx);
-	close(sync[0]);
-	close(tx);
-	close(rx);
 }
 
 static void *send_partial_and_exit(void *arg)

@@ -13,17 +13,7 @@ FIXTURE(nm) {
 	char name[XS_NAME_MAX + 1];
 };
 
-FIXTURE_VARIANT(nm) {
-	int tx_proto, rx_proto;
-};
-
-FIXTURE_VARIANT_ADD(nm, pair) {
-	.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR,
-};
-
-FIXTURE_VARIANT_ADD(nm, pipeline) {
-	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL,
-};
+XS_FLOW_VARIANTS(nm);
 
 /* tx exists and rx exists, nothing bound or connected yet. */
 FIXTURE_SETUP(nm)
@@ -80,6 +70,20 @@ TEST_F(nm, pending_pipe_holds_sndhwm_then_sndhwm_plus_rcvhwm)
 	ASSERT_RECV_RECORD(self->rx, "p2");
 	ASSERT_RECV_RECORD(self->rx, "p3");
 	ASSERT_RECV_RECORD(self->rx, "p4");
+}
+
+TEST_F(nm, blocked_binder_wakes_when_a_peer_connects)
+{
+	struct xs_bg bg;
+
+	ASSERT_OK(xs_bind(self->tx, self->name));
+	ASSERT_OK(xs_bg_send(&bg, self->tx, "hello", MSG_EOR));
+	ASSERT_TRUE(xs_bg_blocks(&bg));
+	ASSERT_OK(xs_connect(self->rx, self->name));
+	ASSERT_TRUE(xs_bg_finish(&bg, xs_wait_ms()))
+		TH_LOG("send still blocked after a peer attached");
+	ASSERT_EQ(5, bg.ret);
+	ASSERT_RECV_RECORD(self->rx, "hello");
 }
 
 TEST_F(nm, blocked_connector_wakes_when_a_binder_attaches)
@@ -400,49 +404,40 @@ TEST_F(fsname, bind_over_an_existing_file_is_eaddrinuse)
 	close(fd);
 }
 
+/*
+ * In a child running as nobody: connect to @path and send a record.
+ * Returns 0 when that worked, the connect errno when it failed, or
+ * 100+ when something else went wrong.
+ */
+static int connect_as_nobody(const char *path)
+{
+	pid_t pid = fork();
+	int fd;
+
+	if (pid < 0)
+		return 100;
+	if (pid > 0)
+		return xs_wait_child(pid);
+	if (setgid(65534) || setuid(65534))
+		_exit(101);
+	fd = xs_socket(XSPROTO_PUSH);
+	if (fd < 0)
+		_exit(102);
+	if (xs_connect(fd, path))
+		_exit(errno);
+	_exit(xs_send_str(fd, "nobody", MSG_EOR) == 6 ? 0 : 103);
+}
+
 /* Connecting needs write permission on the node, as for AF_UNIX. */
 TEST_F(fsname, connect_needs_write_permission)
 {
 	int pull = xs_socket(XSPROTO_PULL);
-	pid_t pid;
 
 	umask(022);
 	ASSERT_OK(xs_bind(pull, self->path));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		int fd;
-
-		if (setgid(65534) || setuid(65534))
-			_exit(10);
-		fd = xs_socket(XSPROTO_PUSH);
-		if (fd < 0)
-			_exit(11);
-		if (xs_connect(fd, self->path) == 0)
-			_exit(12);
-		_exit(errno == EACCES ? 0 : 13);
-	}
-	ASSERT_EQ(0, xs_wait_child(pid))
-		TH_LOG("10 setuid, 11 socket, 12 connected, 13 wrong errno");
-
+	ASSERT_EQ(EACCES, connect_as_nobody(self->path));
 	ASSERT_OK(chmod(self->path, 0777));
-	pid = fork();
-	ASSERT_GE(pid, 0);
-	if (pid == 0) {
-		int fd;
-
-		if (setgid(65534) || setuid(65534))
-			_exit(10);
-		fd = xs_socket(XSPROTO_PUSH);
-		if (fd < 0)
-			_exit(11);
-		if (xs_connect(fd, self->path))
-			_exit(12);
-		if (xs_send_str(fd, "nobody", MSG_EOR) != 6)
-			_exit(13);
-		_exit(0);
-	}
-	ASSERT_EQ(0, xs_wait_child(pid));
+	ASSERT_EQ(0, connect_as_nobody(self->path));
 	ASSERT_RECV_RECORD(pull, "nobody");
 	close(pull);
 }

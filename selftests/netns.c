@@ -6,13 +6,11 @@
  * while a filesystem name reaches across namespaces that share the
  * directory.
  *
- * Each test forks a child that unshare(CLONE_NEWNET)s; the child reports
- * through its exit code (0 = fine, 99 = no namespaces here: SKIP) and
+ * Each test forks a child into a new network namespace (xs_fork_netns);
+ * the child reports through its exit code (0 = fine, XS_NO_NETNS: SKIP) and
  * talks to the parent over a pipe pair when the two must interleave.
  */
 #include "xs_test.h"
-
-#define NO_NETNS 99
 
 struct sync {
 	int to_parent[2], to_child[2];
@@ -42,15 +40,10 @@ static void sync_parent_side(struct sync *s)
 	close(s->to_child[0]);
 }
 
-static int enter_new_netns(void)
-{
-	return unshare(CLONE_NEWNET) ? NO_NETNS : 0;
-}
-
 /* Wait for the child; SKIP the test when it had no namespace. */
 #define CHILD_RESULT(pid) do {						\
 	int __rc = xs_wait_child(pid);					\
-	if (__rc == NO_NETNS)						\
+	if (__rc == XS_NO_NETNS)						\
 		SKIP(return, "unshare(CLONE_NEWNET) not permitted");	\
 	ASSERT_EQ(0, __rc) TH_LOG("child step %d failed", __rc);	\
 } while (0)
@@ -82,13 +75,11 @@ TEST(same_abstract_name_binds_independently_per_namespace)
 	ASSERT_OK(xs_bind(pull, name));
 	ASSERT_OK(xs_connect(push, name));
 
-	pid = fork();
+	pid = xs_fork_netns();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		int p2, q2, rc;
 
-		if (enter_new_netns())
-			_exit(NO_NETNS);
 		p2 = xs_socket(XSPROTO_PULL);
 		q2 = xs_socket(XSPROTO_PUSH);
 		if (p2 < 0 || q2 < 0)
@@ -129,13 +120,11 @@ TEST(connector_in_another_namespace_does_not_reach_the_binder)
 	ASSERT_OK(sync_init(&sy));
 	ASSERT_OK(xs_bind(pull, name));
 
-	pid = fork();
+	pid = xs_fork_netns();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		int push;
 
-		if (enter_new_netns())
-			_exit(NO_NETNS);
 		push = xs_socket(XSPROTO_PUSH);
 		if (push < 0 || xs_setint(push, XS_SNDHWM, 1))
 			_exit(1);
@@ -171,13 +160,11 @@ TEST(binder_in_another_namespace_does_not_take_pending_connectors)
 	ASSERT_OK(xs_connect(push, name));
 	ASSERT_RECORD(push, MSG_DONTWAIT, "waiting");
 
-	pid = fork();
+	pid = xs_fork_netns();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		int pull;
 
-		if (enter_new_netns())
-			_exit(NO_NETNS);
 		pull = xs_socket(XSPROTO_PULL);
 		if (pull < 0 || xs_bind(pull, name))
 			_exit(1);
@@ -201,13 +188,11 @@ TEST(filesystem_name_reaches_across_namespaces)
 	snprintf(path, sizeof(path), "%s/sock", dir);
 	ASSERT_OK(xs_bind(pull, path));
 
-	pid = fork();
+	pid = xs_fork_netns();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		int push;
 
-		if (enter_new_netns())
-			_exit(NO_NETNS);
 		push = xs_socket(XSPROTO_PUSH);
 		if (push < 0 || xs_connect(push, path))
 			_exit(1);
@@ -236,13 +221,11 @@ TEST(proc_net_xs_shows_only_its_namespace)
 	ASSERT_OK(xs_bind(pull, outer));
 	ASSERT_EQ(1, xs_proc_line(outer, NULL, 0));
 
-	pid = fork();
+	pid = xs_fork_netns();
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
 		int fd;
 
-		if (enter_new_netns())
-			_exit(NO_NETNS);
 		if (xs_proc_line(outer, NULL, 0) != 0)
 			_exit(1);	/* also fails if the file is missing */
 		fd = xs_socket(XSPROTO_PUSH);

@@ -129,28 +129,6 @@ TEST(bound_pair_without_peer_would_block)
 	close(a);
 }
 
-TEST(blocked_bound_pair_sends_when_a_peer_connects)
-{
-	int a = xs_socket(XSPROTO_PAIR), b;
-	struct xs_bg bg;
-	XS_UNAME(name, "late");
-
-	ASSERT_GE(a, 0);
-	ASSERT_OK(xs_bind(a, name));
-	ASSERT_OK(xs_bg_send(&bg, a, "hello", MSG_EOR));
-	ASSERT_TRUE(xs_bg_blocks(&bg));
-
-	b = xs_socket(XSPROTO_PAIR);
-	ASSERT_GE(b, 0);
-	ASSERT_OK(xs_connect(b, name));
-	ASSERT_TRUE(xs_bg_finish(&bg, xs_wait_ms()))
-		TH_LOG("send still blocked after a peer attached");
-	ASSERT_EQ(5, bg.ret);
-	ASSERT_RECV_RECORD(b, "hello");
-	close(a);
-	close(b);
-}
-
 TEST(unconnected_pair_would_block)
 {
 	int a = xs_socket(XSPROTO_PAIR);

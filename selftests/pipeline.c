@@ -306,27 +306,6 @@ TEST(push_without_peers_would_block)
 	close(push);
 }
 
-TEST(blocked_push_sends_when_a_pull_connects)
-{
-	int push = xs_socket(XSPROTO_PUSH), pull;
-	struct xs_bg bg;
-	XS_UNAME(name, "late");
-
-	ASSERT_GE(push, 0);
-	ASSERT_OK(xs_bind(push, name));
-	ASSERT_OK(xs_bg_send(&bg, push, "hello", MSG_EOR));
-	ASSERT_TRUE(xs_bg_blocks(&bg));
-
-	pull = xs_socket(XSPROTO_PULL);
-	ASSERT_GE(pull, 0);
-	ASSERT_OK(xs_connect(pull, name));
-	ASSERT_TRUE(xs_bg_finish(&bg, xs_wait_ms()));
-	ASSERT_EQ(5, bg.ret);
-	ASSERT_RECV_RECORD(pull, "hello");
-	close(push);
-	close(pull);
-}
-
 TEST(push_is_never_readable_and_pull_never_writable)
 {
 	int push, pull;

@@ -18,18 +18,7 @@ FIXTURE(rd) {
 	int tx, rx;
 };
 
-FIXTURE_VARIANT(rd) {
-	int tx_proto, rx_proto;
-	int rx_can_send;
-};
-
-FIXTURE_VARIANT_ADD(rd, pair) {
-	.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR, .rx_can_send = 1,
-};
-
-FIXTURE_VARIANT_ADD(rd, pipeline) {
-	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL, .rx_can_send = 0,
-};
+XS_FLOW_VARIANTS(rd);
 
 FIXTURE_SETUP(rd)
 {
@@ -92,7 +81,7 @@ TEST_F(rd, pollout_only_on_patterns_that_send)
 {
 	short rev = xs_revents(self->rx, OUT);
 
-	ASSERT_EQ(variant->rx_can_send ? OUT : 0, rev & OUT);
+	ASSERT_EQ(variant->rx_proto == XSPROTO_PAIR ? OUT : 0, rev & OUT);
 }
 
 TEST_F(rd, poll_waiter_is_woken_by_a_complete_record_only)

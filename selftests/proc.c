@@ -177,7 +177,7 @@ static int wait_count(long want)
  */
 TEST(protocols_line_counts_sockets_back_to_zero)
 {
-	pid_t pid = fork();
+	pid_t pid = xs_fork_netns();
 
 	ASSERT_GE(pid, 0);
 	if (pid == 0) {
@@ -185,8 +185,6 @@ TEST(protocols_line_counts_sockets_back_to_zero)
 					       XSPROTO_PULL };
 		int fd[3], i;
 
-		if (unshare(CLONE_NEWNET))
-			_exit(99);
 		if (protocols_count() != 0)
 			_exit(1);
 		for (i = 0; i < 3; i++)
@@ -204,7 +202,7 @@ TEST(protocols_line_counts_sockets_back_to_zero)
 	{
 		int rc = xs_wait_child(pid);
 
-		if (rc == 99)
+		if (rc == XS_NO_NETNS)
 			SKIP(return, "unshare(CLONE_NEWNET) not permitted");
 		ASSERT_EQ(0, rc) TH_LOG("1: not 0 at start, 2: not 3 after "
 					"socket(), 3: bind/connect, 4: not "

@@ -13,17 +13,7 @@ FIXTURE(sd) {
 	int tx, rx;
 };
 
-FIXTURE_VARIANT(sd) {
-	int tx_proto, rx_proto;
-};
-
-FIXTURE_VARIANT_ADD(sd, pair) {
-	.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR,
-};
-
-FIXTURE_VARIANT_ADD(sd, pipeline) {
-	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL,
-};
+XS_FLOW_VARIANTS(sd);
 
 FIXTURE_SETUP(sd)
 {

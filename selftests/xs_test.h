@@ -462,6 +462,71 @@ static inline int xs_proc_line(const char *name, char *line, size_t len)
 	return found;
 }
 
+/* ---- fixtures and children ------------------------------------------- */
+
+/*
+ * The blocking pattern pairs every flow test runs over: tx sends, rx
+ * receives (and, for PAIR, can answer).  Declares the fixture's variant
+ * type { tx_proto, rx_proto } and one variant per pair.
+ */
+#define XS_FLOW_VARIANTS(fixture)					\
+	FIXTURE_VARIANT(fixture) {					\
+		int tx_proto, rx_proto;					\
+	};								\
+	FIXTURE_VARIANT_ADD(fixture, pair) {				\
+		.tx_proto = XSPROTO_PAIR, .rx_proto = XSPROTO_PAIR,	\
+	};								\
+	FIXTURE_VARIANT_ADD(fixture, pipeline) {			\
+		.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL,	\
+	}
+
+/* Exit code of a child that could not enter a new network namespace. */
+#define XS_NO_NETNS 99
+
+/* fork(); the child continues in a fresh network namespace. */
+static inline pid_t xs_fork_netns(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0 && unshare(CLONE_NEWNET))
+		_exit(XS_NO_NETNS);
+	return pid;
+}
+
+/*
+ * Fork a child that runs @fn(@arg), then SIGKILL it at that point (so it
+ * dies holding whatever @fn left half done).  @fn returns 0 or a failure
+ * code.  Returns 0 when the child got there and was killed, else the
+ * child's failure code (or -1).
+ */
+static inline int xs_run_then_kill(int (*fn)(void *), void *arg)
+{
+	int sync[2], rc;
+	pid_t pid;
+	char c;
+
+	if (pipe(sync))
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		close(sync[0]);
+		rc = fn(arg);
+		if (rc || write(sync[1], "x", 1) != 1)
+			_exit(rc ? rc : 100);
+		pause();
+		_exit(0);
+	}
+	close(sync[1]);
+	rc = read(sync[0], &c, 1);
+	close(sync[0]);
+	if (rc != 1)
+		return xs_wait_child(pid);
+	kill(pid, SIGKILL);
+	return xs_wait_child(pid) == 128 + SIGKILL ? 0 : -1;
+}
+
 /* ---- assertions ----------------------------------------------------- */
 
 /* @expr must fail with errno @err. */
@@ -545,6 +610,131 @@ static inline int xs_proc_line(const char *name, char *line, size_t len)
 
 #define ASSERT_NOTHING(fd)						\
 	ASSERT_TRUE(xs_nothing_arrives(fd)) TH_LOG("fd %d: unexpected part", (fd))
+
+/* ---- whole records, devices, counters -------------------------------- */
+
+/* A record held in userspace: its parts, as a device or a test sees them. */
+#define XS_REC_PARTS	16
+#define XS_REC_PART_MAX	512
+
+struct xs_rec {
+	int n;
+	size_t len[XS_REC_PARTS];
+	char data[XS_REC_PARTS][XS_REC_PART_MAX + 1];	/* NUL-ended */
+};
+
+/*
+ * Receive one whole record, waiting up to @ms for its first part (the
+ * rest must follow at once).  Returns the number of parts, or -1 (errno
+ * set; EMSGSIZE when a part or the part count does not fit).
+ */
+static inline int xs_recv_rec(int fd, struct xs_rec *r, int ms)
+{
+	ssize_t n;
+	int f;
+
+	for (r->n = 0; r->n < XS_REC_PARTS; r->n++) {
+		n = xs_recv_within(fd, r->data[r->n], XS_REC_PART_MAX, 0, &f,
+				   r->n ? xs_wait_ms() : ms);
+		if (n < 0)
+			return -1;
+		if (f & MSG_TRUNC) {
+			errno = EMSGSIZE;
+			return -1;
+		}
+		r->len[r->n] = n;
+		r->data[r->n][n] = 0;
+		if (f & MSG_EOR)
+			return ++r->n;
+	}
+	errno = EMSGSIZE;
+	return -1;
+}
+
+/*
+ * Send parts @from .. @to - 1 of @r; MSG_EOR on the last one when @eor.
+ * @flags go on every part.  Returns 0 or -1 (errno set).
+ */
+static inline int xs_send_rec(int fd, const struct xs_rec *r, int from,
+			      int to, int eor, int flags)
+{
+	int i;
+
+	for (i = from; i < to; i++) {
+		int f = flags | (eor && i == to - 1 ? MSG_EOR : 0);
+
+		if (xs_send(fd, r->data[i], r->len[i], f) != (ssize_t)r->len[i])
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * One step of a device (XREP|XREQ, XRESPONDENT|XSURVEYOR): move one whole
+ * record from @from to @to, every part as it is, MSG_EOR kept.  Returns
+ * the number of parts moved, or -1.
+ */
+static inline int xs_forward_record(int from, int to)
+{
+	struct xs_rec r;
+
+	if (xs_recv_rec(from, &r, xs_wait_ms()) < 0 ||
+	    xs_send_rec(to, &r, 0, r.n, 1, 0))
+		return -1;
+	return r.n;
+}
+
+/* A u64 option (XS_DROPS, XS_MISSED); ~0 on error. */
+static inline uint64_t xs_getu64(int fd, int opt)
+{
+	uint64_t v = ~0ULL;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_XS, opt, &v, &len) || len != sizeof(v))
+		return ~0ULL;
+	return v;
+}
+
+/*
+ * Numeric column @col (as named by the header line) of the /proc/net/xs
+ * line of socket @fd, found by its inode; -1 if absent.
+ */
+static inline long long xs_proc_field(int fd, const char *col)
+{
+	char buf[1024], *tok, *save;
+	int idx = -1, ino_idx = -1, i;
+	long long v = -1, ino = -1;
+	struct stat st;
+	FILE *f;
+
+	if (fstat(fd, &st))
+		return -1;
+	f = fopen("/proc/net/xs", "r");
+	if (!f)
+		return -1;
+	while (v < 0 && fgets(buf, sizeof(buf), f)) {
+		if (buf[0] == '#')
+			continue;
+		for (i = 0, tok = strtok_r(buf, " \t\n", &save); tok;
+		     i++, tok = strtok_r(NULL, " \t\n", &save)) {
+			if (idx < 0 || ino_idx < 0) {
+				/* the header line */
+				if (!strcmp(tok, col))
+					idx = i;
+				if (!strcmp(tok, "inode"))
+					ino_idx = i;
+				continue;
+			}
+			if (i == ino_idx)
+				ino = atoll(tok);
+			if (i == idx && ino == (long long)st.st_ino)
+				v = atoll(tok);
+		}
+		ino = -1;
+	}
+	fclose(f);
+	return v;
+}
 
 /* ---- harness glue ---------------------------------------------------- */
 
