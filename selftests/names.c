@@ -150,18 +150,6 @@ TEST_F(nm, closing_binder_discards_the_records_it_had_not_read)
 	ASSERT_NOTHING(self->rx2);
 }
 
-TEST_F(nm, records_the_binder_delivered_stay_with_the_connector)
-{
-	ASSERT_OK(xs_bind(self->rx, self->name));
-	ASSERT_OK(xs_connect(self->tx, self->name));
-	if (variant->rx_proto != XSPROTO_PAIR)
-		SKIP(return, "only PAIR sends back to its connector");
-	ASSERT_RECORD(self->rx, 0, "reply");
-	xs_sleep_ms(xs_quiet_ms());
-	xs_close(&self->rx);
-	ASSERT_RECV_RECORD(self->tx, "reply");
-}
-
 TEST_F(nm, bind_of_a_taken_name_is_eaddrinuse)
 {
 	ASSERT_OK(xs_bind(self->rx, self->name));

@@ -99,6 +99,17 @@ TEST_F(pair, connected_pair_cannot_connect_again)
 	close(d);
 }
 
+TEST_F(pair, records_the_binder_sent_stay_with_the_connector)
+{
+	char c;
+
+	ASSERT_RECORD(self->a, 0, "reply", "2");
+	ASSERT_EQ(1, xs_recv_within(self->b, &c, 1, MSG_PEEK, NULL,
+				    xs_wait_ms()));
+	xs_close(&self->a);
+	ASSERT_RECV_RECORD(self->b, "reply", "2");
+}
+
 TEST_F(pair, new_connector_attaches_after_the_peer_closes)
 {
 	int d;
