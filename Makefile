@@ -89,3 +89,9 @@ clean:
 .PHONY: bench-fanout
 bench-fanout: modules libxs
 	scripts/bench-fanout.sh
+
+# REQ/REP round-trip latency: AF_XS (syscalls, libxs) vs AF_UNIX vs libzmq,
+# one VM boot; writes bench/results/latency.md.
+.PHONY: bench-latency
+bench-latency: modules libxs
+	scripts/bench-latency.sh
