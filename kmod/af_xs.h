@@ -12,6 +12,7 @@
 #include <linux/refcount.h>
 #include <linux/spinlock.h>
 #include <linux/pid.h>
+#include <linux/workqueue.h>
 #include <net/sock.h>
 #include <linux/xs.h>
 
@@ -97,6 +98,12 @@ struct xs_pipe {
 	struct xs_name		*name;
 	struct list_head	name_node;	/* in name->pipes, topo lock */
 	const struct cred	*cred;		/* connector's, filesystem names */
+	const struct xs_pattern	*conn_pat;	/* the connector's pattern */
+	struct net		*net;		/* the connector's (no reference) */
+	/* after the connector closed with XS_LINGER: see name.c */
+	bool			orphan;		/* topo lock */
+	struct list_head	orphan_node;	/* xs_orphans, topo lock */
+	struct delayed_work	linger;
 };
 
 /* A record in progress on one thread of a socket. */
@@ -249,6 +256,7 @@ int xs_name_connect(struct xs_sock *xs, const char *name, int len);
 int xs_name_remove(struct xs_sock *xs, const char *name, int len,
 		   bool bound);
 void xs_name_release_all(struct xs_sock *xs);
+void xs_orphans_flush(struct net *net);
 int xs_name_parse(struct sockaddr *addr, int addrlen, const char **name);
 void xs_name_show(struct seq_file *seq, struct xs_sock *xs);
 

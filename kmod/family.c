@@ -559,6 +559,7 @@ static int __net_init xs_net_init(struct net *net)
 
 static void __net_exit xs_net_exit(struct net *net)
 {
+	xs_orphans_flush(net);
 	xs_proc_exit_net(net);
 }
 
@@ -604,6 +605,7 @@ out:
 static void __exit xs_module_exit(void)
 {
 	sock_unregister(xs_family);
+	xs_orphans_flush(NULL);
 	unregister_pernet_subsys(&xs_net_ops);
 	/* sockets are freed after a grace period: wait for the last ones */
 	rcu_barrier();

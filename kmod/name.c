@@ -12,6 +12,14 @@
  * directory can meet.  A connect to a path nobody has bound yet waits with
  * the connector's credentials, which are checked against the node when a
  * binder creates it.
+ *
+ * Linger: when a connector closes with XS_LINGER != 0 while records wait
+ * on a pipe nobody has bound yet, the pipe stays on the name as an orphan
+ * for the linger time (at most max_linger_ms, also for -1 = forever, so
+ * that closed sockets cannot pin memory without end).  A binder arriving
+ * in time receives the records; otherwise a delayed work drops them.  The
+ * work holds a pipe reference; namespace exit and module exit flush the
+ * orphans.
  */
 
 #include <linux/cred.h>
@@ -31,6 +39,13 @@ struct xs_name {
 	int			len;
 	char			name[];		/* NUL-terminated */
 };
+
+static unsigned int xs_max_linger_ms = 30000;
+module_param_named(max_linger_ms, xs_max_linger_ms, uint, 0644);
+MODULE_PARM_DESC(max_linger_ms, "longest XS_LINGER honoured after close, ms");
+
+/* Pipes of closed connectors holding records for a name (xs_topo_lock). */
+static LIST_HEAD(xs_orphans);
 
 /* Filesystem names: one table for every namespace (xs_topo_lock). */
 static struct hlist_head xs_fs_names[1 << XS_NAME_HASH_BITS];
@@ -150,25 +165,97 @@ static void xs_name_put_if_unused(struct xs_name *n)
 	kfree(n);
 }
 
-static bool xs_compatible(struct xs_sock *a, struct xs_sock *b)
+static bool xs_compatible(const struct xs_pattern *a,
+			  const struct xs_pattern *b)
 {
-	return (a->pat->peers & BIT(b->pat->proto)) &&
-	       (b->pat->peers & BIT(a->pat->proto));
+	return (a->peers & BIT(b->proto)) && (b->peers & BIT(a->proto));
+}
+
+/* xs_topo_lock held: an orphan is done (delivered or expired). */
+static void xs_orphan_drop(struct xs_pipe *p)
+{
+	struct xs_name *n = p->name;
+
+	p->orphan = false;
+	list_del_init(&p->orphan_node);
+	xs_pipe_destroy(p);
+	xs_name_put_if_unused(n);
+}
+
+static void xs_orphan_expire(struct work_struct *work)
+{
+	struct xs_pipe *p = container_of(to_delayed_work(work),
+					 struct xs_pipe, linger);
+
+	mutex_lock(&xs_topo_lock);
+	if (p->orphan)
+		xs_orphan_drop(p);
+	mutex_unlock(&xs_topo_lock);
+	xs_pipe_put(p);
+}
+
+/* xs_topo_lock held: keep @p's waiting records after its connector closes. */
+static bool xs_orphan_start(struct xs_sock *xs, struct xs_pipe *p)
+{
+	int linger = READ_ONCE(xs->linger);
+	unsigned int ms = xs_max_linger_ms;
+
+	if (!linger || p->end[XS_BIND].xs || list_empty(&p->pending))
+		return false;
+	if (linger > 0 && linger < ms)
+		ms = linger;
+	xs_pipe_leave(p, XS_CONN, true);
+	p->orphan = true;
+	list_add_tail(&p->orphan_node, &xs_orphans);
+	refcount_inc(&p->ref);		/* the work's */
+	INIT_DELAYED_WORK(&p->linger, xs_orphan_expire);
+	schedule_delayed_work(&p->linger, msecs_to_jiffies(ms));
+	return true;
+}
+
+/* No lock held: drop the orphans of @net (all of them for NULL). */
+void xs_orphans_flush(struct net *net)
+{
+	struct xs_pipe *p;
+
+	for (;;) {
+		mutex_lock(&xs_topo_lock);
+		list_for_each_entry(p, &xs_orphans, orphan_node)
+			if (!net || p->net == net)
+				goto found;
+		mutex_unlock(&xs_topo_lock);
+		return;
+found:
+		refcount_inc(&p->ref);
+		mutex_unlock(&xs_topo_lock);
+		if (cancel_delayed_work_sync(&p->linger))
+			xs_pipe_put(p);
+		mutex_lock(&xs_topo_lock);
+		if (p->orphan)
+			xs_orphan_drop(p);
+		mutex_unlock(&xs_topo_lock);
+		xs_pipe_put(p);
+	}
 }
 
 /* Attach the binder of @n to every pipe still waiting for one. */
 static void xs_name_attach_waiting(struct xs_name *n)
 {
-	struct xs_pipe *p;
+	struct xs_pipe *p, *tmp;
 
-	list_for_each_entry(p, &n->pipes, name_node) {
-		if (p->end[XS_BIND].xs || !xs_compatible(n->binder,
-							 p->end[XS_CONN].xs))
+	list_for_each_entry_safe(p, tmp, &n->pipes, name_node) {
+		if (p->end[XS_BIND].xs ||
+		    !xs_compatible(n->binder->pat, p->conn_pat))
 			continue;
 		/* connected before the node existed: check it now */
 		if (p->cred && xs_fs_may_connect(n, p->cred))
 			continue;
-		xs_pipe_join(p, XS_BIND, n->binder);
+		if (xs_pipe_join(p, XS_BIND, n->binder) || !p->orphan)
+			continue;
+		/* the orphan's records are delivered: its job is done */
+		if (cancel_delayed_work(&p->linger))
+			xs_pipe_put(p);
+		xs_orphan_drop(p);
 	}
 }
 
@@ -260,6 +347,8 @@ int xs_name_connect(struct xs_sock *xs, const char *name, int len)
 		goto out_name;
 	if (xs_is_fs_name(name))
 		p->cred = get_current_cred();
+	p->conn_pat = xs->pat;
+	p->net = sock_net(&xs->sk);
 	err = xs_pipe_join(p, XS_CONN, xs);
 	if (err) {
 		/* the pattern takes no more peers (PAIR) */
@@ -272,7 +361,7 @@ int xs_name_connect(struct xs_sock *xs, const char *name, int len)
 	ep->pipe = p;
 	list_add_tail(&ep->node, &xs->eps);
 	ep = NULL;
-	if (n->binder && xs_compatible(n->binder, xs))
+	if (n->binder && xs_compatible(n->binder->pat, xs->pat))
 		xs_pipe_join(p, XS_BIND, n->binder);
 	err = 0;
 out_name:
@@ -283,8 +372,8 @@ out:
 	return err;
 }
 
-/* xs_topo_lock held */
-static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep)
+/* xs_topo_lock held.  @closing: the socket goes, its records may linger. */
+static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep, bool closing)
 {
 	struct xs_name *n = ep->name;
 	struct xs_sock *binder = n->binder;
@@ -292,7 +381,8 @@ static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep)
 
 	list_del(&ep->node);
 	if (ep->pipe) {
-		xs_pipe_destroy(ep->pipe);
+		if (!closing || !xs_orphan_start(xs, ep->pipe))
+			xs_pipe_destroy(ep->pipe);
 		if (binder && binder != xs)
 			xs_name_retry(binder);
 	} else {
@@ -319,7 +409,7 @@ int xs_name_remove(struct xs_sock *xs, const char *name, int len, bool bound)
 	if (n)
 		ep = xs_ep_find(xs, n, bound);
 	if (ep)
-		xs_ep_remove(xs, ep);
+		xs_ep_remove(xs, ep, false);
 	mutex_unlock(&xs_topo_lock);
 	return ep ? 0 : -ENOENT;
 }
@@ -331,7 +421,7 @@ void xs_name_release_all(struct xs_sock *xs)
 
 	lockdep_assert_held(&xs_topo_lock);
 	list_for_each_entry_safe(ep, tmp, &xs->eps, node)
-		xs_ep_remove(xs, ep);
+		xs_ep_remove(xs, ep, true);
 }
 
 /* /proc/net/xs: the socket's names, " b:NAME" bound, " c:NAME" connected. */

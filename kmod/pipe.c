@@ -50,6 +50,7 @@ struct xs_pipe *xs_pipe_create(struct xs_name *name)
 	}
 	INIT_LIST_HEAD(&p->pending);
 	INIT_LIST_HEAD(&p->name_node);
+	INIT_LIST_HEAD(&p->orphan_node);
 	p->name = name;
 	return p;
 }
@@ -246,6 +247,12 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	xs_wake_writer(xs);
 	if (!peer) {
 		WRITE_ONCE(me->xs, xs);
+		/* an orphan's records (XS_LINGER) finally have a reader */
+		if (idx == XS_BIND) {
+			p->pending_bytes = 0;
+			xs_pending_prepare(xs, p);
+			xs_rx_splice(xs, &p->pending);
+		}
 		return 0;
 	}
 	mutex_lock(&peer->route_lock);
