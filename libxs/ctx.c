@@ -293,6 +293,12 @@ void *xs_socket(void *c, int type)
 	}
 	if (!atomic_load_explicit(&known_family, memory_order_relaxed))
 		family_proven(family);
+	/*
+	 * Crossroads' default linger is -1: records still waiting for a peer
+	 * are not discarded at xs_close.  The kernel's default (for plain
+	 * POSIX users) is 0; its max_linger_ms parameter bounds "forever".
+	 */
+	setsockopt(fd, SOL_XS, XS_LINGER, &(int){ -1 }, sizeof(int));
 
 	s->fd = fd;
 	s->type = type;

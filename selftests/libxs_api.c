@@ -936,6 +936,56 @@ TEST_F(libxs, socket_options_follow_crossroads_types)
 	EXPECT_EQ(EINVAL, errno);
 }
 
+/* Crossroads' default linger is -1: a record sent to a name nobody has
+ * bound yet survives xs_close and reaches a binder that comes later. */
+TEST_F(libxs, default_linger_keeps_records_after_close)
+{
+	char name[128], buf[8];
+	void *push, *pull;
+	int v = 0;
+	size_t len = sizeof(v);
+
+	push = open_sock(self, XS_PUSH);
+	ASSERT_NE(NULL, push);
+	ASSERT_EQ(0, xs_getsockopt(push, XS_LINGER, &v, &len));
+	EXPECT_EQ(-1, v);
+	endpoint(name, sizeof(name), "ipc", "linger");
+	ASSERT_LT(0, xs_connect(push, name));
+	ASSERT_EQ(4, xs_send(push, "kept", 4, 0));
+	ASSERT_EQ(0, close_sock(self, push));
+
+	pull = open_sock(self, XS_PULL);
+	ASSERT_NE(NULL, pull);
+	ASSERT_LT(0, xs_bind(pull, name));
+	v = 2000;
+	ASSERT_EQ(0, xs_setsockopt(pull, XS_RCVTIMEO, &v, sizeof(v)));
+	EXPECT_EQ(4, xs_recv(pull, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "kept", 4));
+}
+
+TEST_F(libxs, zero_linger_drops_records_at_close)
+{
+	char name[128], buf[8];
+	void *push, *pull;
+	int v = 0;
+
+	push = open_sock(self, XS_PUSH);
+	ASSERT_NE(NULL, push);
+	ASSERT_EQ(0, xs_setsockopt(push, XS_LINGER, &v, sizeof(v)));
+	endpoint(name, sizeof(name), "ipc", "nolinger");
+	ASSERT_LT(0, xs_connect(push, name));
+	ASSERT_EQ(4, xs_send(push, "gone", 4, 0));
+	ASSERT_EQ(0, close_sock(self, push));
+
+	pull = open_sock(self, XS_PULL);
+	ASSERT_NE(NULL, pull);
+	ASSERT_LT(0, xs_bind(pull, name));
+	v = 200;
+	ASSERT_EQ(0, xs_setsockopt(pull, XS_RCVTIMEO, &v, sizeof(v)));
+	EXPECT_EQ(-1, xs_recv(pull, buf, sizeof(buf), 0));
+	EXPECT_EQ(EAGAIN, errno);
+}
+
 TEST_F(libxs, identity_is_1_to_255_bytes_not_starting_with_zero)
 {
 	void *s = open_sock(self, XS_PAIR);
