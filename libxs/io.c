@@ -10,9 +10,11 @@
  * recvmmsg(2) with MSG_WAITFORONE takes every part already queued (up to
  * RING_SLOTS): it blocks, times out (SO_RCVTIMEO) or fails exactly as a
  * single recvmsg would for the first part and never waits for the others.
- * Later calls hand those parts out without a system call.  An error can
- * only be met by that first part, so it is reported by the call that would
- * have received that part, as Crossroads does.
+ * Later calls hand those parts out without a system call.  An error met
+ * by the first part is the error of this call; one met by a later entry
+ * (which does not wait) just ends the batch, and the call that reaches
+ * that part reads it again and gets the error then, where Crossroads
+ * reports it.
  *
  * A recvmmsg entry whose buffer is too short loses the rest of its part,
  * and the size of the parts after the next one cannot be known in advance.
@@ -25,10 +27,10 @@
  * window, which makes it contiguous.  After a large part, the pages past
  * SLOT_KEEP are given back.  (One window per slot without the small slots
  * works too, but spreading small parts 2 GiB apart costs TLB and page
- * table locality: twice slower under emulation.)  When the
- * next part is known to be large (FIONREAD, asked only after a large part
- * so that small-part streams pay one call per batch), it is read straight
- * into its final buffer instead.  REQ, REP, SURVEYOR and RESPONDENT never
+ * table locality: twice slower under emulation.)  When the next part is
+ * known to be large (FIONREAD, asked only after a large part so that
+ * small-part streams pay one call per batch), it is read straight into
+ * its final buffer instead.  REQ, REP, SURVEYOR and RESPONDENT never
  * read ahead (see readahead_wanted).  Where the reservation fails (strict
  * overcommit, small address space) or LIBXS_READAHEAD=0 is set in the
  * environment, each part is read with its own recvmsg.
