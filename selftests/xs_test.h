@@ -736,6 +736,218 @@ static inline long long xs_proc_field(int fd, const char *col)
 	return v;
 }
 
+/* ---- request/reply and survey ------------------------------------------ */
+
+static inline int xs_set_identity(int fd, const char *id)
+{
+	return setsockopt(fd, SOL_XS, XS_IDENTITY, id, strlen(id));
+}
+
+/* Index of the first of @n sockets that gets something within a wait. */
+static inline int xs_first_readable(const int *fds, int n)
+{
+	long long end = xs_now_ms() + xs_wait_ms();
+	char c;
+	int i;
+
+	do {
+		for (i = 0; i < n; i++)
+			if (xs_recv(fds[i], &c, 1, MSG_PEEK | MSG_DONTWAIT,
+				    NULL) >= 0)
+				return i;
+		xs_sleep_ms(1);
+	} while (xs_now_ms() < end);
+	return -1;
+}
+
+/*
+ * True when a real receive finds nothing for a short while.  Unlike
+ * xs_nothing_arrives() it consumes, so it also sees records that the
+ * pattern drops only when they are read (a REQ's stale replies).
+ */
+static inline int xs_recv_gets_nothing(int fd)
+{
+	char buf[64];
+	ssize_t n = xs_recv_within(fd, buf, sizeof(buf), 0, NULL,
+				   xs_quiet_ms());
+
+	return n < 0 && errno == EAGAIN;
+}
+
+/* Stands, in a list of expected parts, for any survey id (4 bytes, 0x80). */
+static const char xs_any_survey_id[] = "<any survey id>";
+
+static inline int xs_part_is(const char *want, const char *data, size_t len)
+{
+	if (want == xs_any_survey_id)
+		return len == 4 && (data[0] & 0x80);
+	return len == strlen(want) && !memcmp(data, want, len);
+}
+
+/* @r holds exactly the parts @want (NULL-terminated). */
+static inline int xs_rec_is(const struct xs_rec *r, const char *const *want)
+{
+	int i;
+
+	for (i = 0; want[i]; i++)
+		if (i >= r->n || !xs_part_is(want[i], r->data[i], r->len[i]))
+			return 0;
+	return i == r->n;
+}
+
+#define ASSERT_REC_IS(r, ...)						\
+	ASSERT_TRUE(xs_rec_is((r), XS_PARTS(__VA_ARGS__)))		\
+		TH_LOG("record of %d parts, first '%s'", (r)->n,	\
+		       (r)->n ? (r)->data[0] : "")
+
+static inline const char *xs_proto_name(int proto)
+{
+	static const char *const names[] = {
+		"0", "PAIR", "PUB", "SUB", "REQ", "REP", "XREQ", "XREP",
+		"PULL", "PUSH", "XPUB", "XSUB", "SURVEYOR", "RESPONDENT",
+		"XSURVEYOR", "XRESPONDENT",
+	};
+
+	return proto >= 0 && proto <= XSPROTO_MAX ? names[proto] : "?";
+}
+
+/*
+ * How many peers a fresh @binder gets when a fresh @connector connects
+ * to it (/proc/net/xs "pipes"): 1 when the two patterns may join, else 0.
+ */
+static inline long long xs_joined_peers(int binder, int connector)
+{
+	char name[XS_NAME_MAX + 1];
+	int b = xs_socket(binder), c = xs_socket(connector);
+	long long n = -1;
+
+	xs_uname(name, sizeof(name), "join");
+	if (b >= 0 && c >= 0 && !xs_bind(b, name) && !xs_connect(c, name))
+		n = xs_proc_field(b, "pipes");
+	if (b >= 0)
+		close(b);
+	if (c >= 0)
+		close(c);
+	return n;
+}
+
+/*
+ * One hop of a request/reply or survey topology, for tests that run over
+ * every pair of types: tx sends a record to rx.  Where tx only answers
+ * (REP, XREP, RESPONDENT, XRESPONDENT), rx asks first ("q" behind
+ * @rx_ask when set) and tx reads that request into @env; tx then sends
+ * @tx_head, and the request's envelope when @tx_echoes, before its body.
+ * rx sees @rx_head, then the body.  tx has the identity "tx", rx "rx".
+ */
+struct xs_hop {
+	int tx_proto, rx_proto;
+	const char *tx_head;
+	int rx_asks;
+	const char *rx_ask;
+	int tx_echoes;
+	const char *rx_head[3];
+};
+
+/* Returns 0, or -1 with errno set (sockets that exist are in *tx, *rx). */
+static inline int xs_hop_open(const struct xs_hop *h, int *tx, int *rx,
+			      struct xs_rec *env)
+{
+	char name[XS_NAME_MAX + 1];
+
+	env->n = 0;
+	*tx = xs_socket(h->tx_proto);
+	*rx = xs_socket(h->rx_proto);
+	xs_uname(name, sizeof(name), "hop");
+	if (*tx < 0 || *rx < 0 || xs_set_identity(*tx, "tx") ||
+	    xs_set_identity(*rx, "rx") || xs_bind(*rx, name) ||
+	    xs_connect(*tx, name))
+		return -1;
+	if (!h->rx_asks)
+		return 0;
+	if ((h->rx_ask && xs_send_str(*rx, h->rx_ask, 0) < 0) ||
+	    xs_send_str(*rx, "q", MSG_EOR) != 1 ||
+	    xs_recv_rec(*tx, env, xs_wait_ms()) < 1)
+		return -1;
+	env->n--;	/* keep the envelope, not the body "q" */
+	return 0;
+}
+
+/* What tx sends in front of its body. */
+static inline int xs_hop_head(const struct xs_hop *h, int tx,
+			      const struct xs_rec *env)
+{
+	if (h->tx_head && xs_send_str(tx, h->tx_head, 0) < 0)
+		return -1;
+	if (h->tx_echoes)
+		return xs_send_rec(tx, env, 0, env->n, 0, 0);
+	return 0;
+}
+
+/* @r is rx_head followed by the parts @body (NULL-terminated). */
+static inline int xs_hop_rec_is(const struct xs_hop *h, const struct xs_rec *r,
+				const char *const *body)
+{
+	const char *want[XS_REC_PARTS + 1];
+	int n = 0, i;
+
+	for (i = 0; i < 3 && h->rx_head[i]; i++)
+		want[n++] = h->rx_head[i];
+	for (i = 0; body[i] && n < XS_REC_PARTS; i++)
+		want[n++] = body[i];
+	want[n] = NULL;
+	return xs_rec_is(r, want);
+}
+
+/*
+ * The atomicity tests of one hop, run over the variants a program adds
+ * with FIXTURE_VARIANT_ADD(fixture, name) { .hop = { ... } }: the parts
+ * of a record stay invisible until its last one, and the record of a
+ * sender that closes midway never arrives.
+ */
+#define XS_HOP_ATOMIC_TESTS(fixture)					\
+	FIXTURE(fixture) {						\
+		int tx, rx;						\
+		struct xs_rec env;					\
+	};								\
+	FIXTURE_VARIANT(fixture) {					\
+		struct xs_hop hop;					\
+	};								\
+	FIXTURE_SETUP(fixture)						\
+	{								\
+		ASSERT_OK(xs_hop_open(&variant->hop, &self->tx,		\
+				      &self->rx, &self->env));		\
+	}								\
+	FIXTURE_TEARDOWN(fixture)					\
+	{								\
+		xs_close(&self->tx);					\
+		xs_close(&self->rx);					\
+	}								\
+	TEST_F(fixture, parts_stay_invisible_until_the_last_one)	\
+	{								\
+		struct xs_rec r;					\
+									\
+		ASSERT_OK(xs_hop_head(&variant->hop, self->tx,		\
+				      &self->env));			\
+		ASSERT_SEND(self->tx, "p1", 0);				\
+		ASSERT_SEND(self->tx, "", 0);				\
+		ASSERT_NOTHING(self->rx);				\
+		ASSERT_EQ(0, xs_revents(self->rx, POLLIN));		\
+		ASSERT_SEND(self->tx, "p3", MSG_EOR);			\
+		ASSERT_LE(3, xs_recv_rec(self->rx, &r, xs_wait_ms()));	\
+		ASSERT_TRUE(xs_hop_rec_is(&variant->hop, &r,		\
+					  XS_PARTS("p1", "", "p3")))	\
+			TH_LOG("%d parts, first '%s'", r.n, r.data[0]);	\
+	}								\
+	TEST_F(fixture, record_of_a_sender_that_closes_midway_never_arrives) \
+	{								\
+		ASSERT_OK(xs_hop_head(&variant->hop, self->tx,		\
+				      &self->env));			\
+		ASSERT_SEND(self->tx, "p1", 0);				\
+		xs_close(&self->tx);					\
+		ASSERT_NOTHING(self->rx);				\
+		ASSERT_EQ(0, xs_revents(self->rx, POLLIN));		\
+	}
+
 /* ---- harness glue ---------------------------------------------------- */
 
 static inline void xs_scale_timeouts(void)
