@@ -327,7 +327,8 @@ static void xs_msg_uncount(struct xs_msg *m)
 	atomic_dec(&m->to->inflight);
 	rcu_read_lock();
 	peer = READ_ONCE(xs_other_end(m->to)->xs);
-	if (peer)
+	/* only patterns that wait for room (send_begin) need the wake-up */
+	if (peer && peer->pat->send_begin)
 		xs_wake_writer(peer);
 	rcu_read_unlock();
 }
