@@ -132,6 +132,7 @@ void xs_replier_recv_done(struct xs_sock *xs, struct xs_msg *m)
 	mutex_lock(&xs->route_lock);
 	r->must_reply = true;
 	mutex_unlock(&xs->route_lock);
+	xs_wake_writer(xs);	/* POLLOUT: a reply may go now */
 }
 
 /* route lock held: a reply is only accepted when one is owed. */
@@ -273,6 +274,7 @@ static void xs_req_recv_done(struct xs_sock *xs, struct xs_msg *m)
 	mutex_lock(&xs->route_lock);
 	q->expecting = false;
 	mutex_unlock(&xs->route_lock);
+	xs_wake_writer(xs);	/* POLLOUT: the next request may go now */
 }
 
 /* ---- XREP: route by identity ---------------------------------------------- */
