@@ -44,7 +44,7 @@ fi
 [[ -f $src_tar ]] || { echo "missing $src_tar: run scripts/setup.sh" >&2; exit 1; }
 
 log=$base/$key.log
-echo "building debug kernel in $tree (log: $log); ~15-20 min on 2 cores" >&2
+echo "building debug kernel in $tree (log: $log); ~4 min on 2 idle cores, ~15 when busy" >&2
 start=$(date +%s)
 {
 	# Old keys are stale trees of ~2 GB each: drop them.
