@@ -58,6 +58,7 @@ struct xs_msg {
 	struct xs_part		*head;		/* identity part read first, owned */
 	struct xs_part		*next;		/* next part of @rec to read */
 	struct pid		*reader;	/* thread inside this record */
+	u32			epoch;		/* of the sender's end, at delivery */
 };
 
 /*
@@ -75,6 +76,7 @@ struct xs_pipe_end {
 	/* identity of the socket at the other end, set in xs_pipe_join() */
 	u8			id_len;
 	u8			id[XS_IDENTITY_MAX];
+	u32			epoch;		/* joins of this end, topo lock */
 	/* publisher side: subscriptions of the peer (pubsub.c) */
 	struct list_head	subs;		/* publisher's sub lock */
 	unsigned long		gen;		/* last record matched */
@@ -146,8 +148,13 @@ struct xs_pattern {
 	bool		(*recv_start)(struct xs_sock *xs, struct xs_msg *m);
 	/* Optional, no lock: before receiving; may refuse or cut *timeo. */
 	int		(*recv_begin)(struct xs_sock *xs, long *timeo);
+	/*
+	 * Optional, route lock and rx_lock held, no side effects: would the
+	 * reader take @m now?  false drops it (a stale reply).
+	 */
+	bool		(*recv_accept)(struct xs_sock *xs, struct xs_msg *m);
 	/* Optional, no lock: a record leaves the queue; non-zero drops it. */
-	int		(*recv_filter)(struct xs_sock *xs, struct xs_msg *m);
+	int		(*recv_take)(struct xs_sock *xs, struct xs_msg *m);
 	/* Optional, no lock: the reader took the last part of @m. */
 	void		(*recv_done)(struct xs_sock *xs, struct xs_msg *m);
 	/* Received records start with the sending peer's identity part. */
@@ -297,7 +304,7 @@ void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx);
 int xs_replier_init(struct xs_sock *xs);
 void xs_replier_release(struct xs_sock *xs);
 int xs_replier_recv_begin(struct xs_sock *xs, long *timeo);
-int xs_replier_recv_filter(struct xs_sock *xs, struct xs_msg *m);
+int xs_replier_recv_take(struct xs_sock *xs, struct xs_msg *m);
 void xs_replier_recv_done(struct xs_sock *xs, struct xs_msg *m);
 int xs_replier_send_begin(struct xs_sock *xs, struct xs_tx *tx);
 void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx);

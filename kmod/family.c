@@ -302,6 +302,9 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 			return -EFAULT;
 		if (!name[0])
 			return -EINVAL;
+		/* the shape of a survey id, which ends an envelope */
+		if (optlen == 4 && (name[0] & 0x80))
+			return -EINVAL;
 		/* read when pipes join, under the same lock */
 		mutex_lock(&xs_topo_lock);
 		memcpy(xs->identity, name, optlen);

@@ -158,6 +158,7 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	m->rec = rec;
 	m->pipe = p;
 	m->to = to;
+	m->epoch = me->epoch;
 	m->head = NULL;
 	m->next = start ?: list_first_entry(&rec->parts, struct xs_part, node);
 	m->reader = NULL;
@@ -226,6 +227,8 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	int err;
 
 	lockdep_assert_held(&xs_topo_lock);
+	/* a reply kept for this end's previous socket must not reach @xs */
+	WRITE_ONCE(me->epoch, me->epoch + 1);
 	if (peer) {
 		/* both sides learn the other's identity before either sends */
 		mutex_lock(&peer->route_lock);

@@ -186,6 +186,7 @@ static void xs_xpub_notify(struct xs_sock *xs, u8 what, const u8 *data,
 	m->to = NULL;
 	m->head = NULL;
 	m->next = part;
+	m->epoch = 0;
 	m->reader = NULL;
 	xs_rx_enqueue(xs, m);
 	return;

@@ -384,33 +384,68 @@ static int xs_copy_part(struct msghdr *msg, struct xs_part *part, size_t len,
 }
 
 /*
- * rx_lock held, released here.  MSG_PEEK: copy the next part, consuming
- * nothing.  An identity head may be freed by its reader once we unlock, so
- * it is copied under the lock.
+ * Lock the receive side.  A pattern that rejects records (a stale reply)
+ * gets its route lock taken too, and the rejected records at the head of
+ * the queue move to @gone, so that what a reader, poll or FIONREAD sees
+ * first is always a record recv would return.
  */
-static int xs_peek_part(struct xs_sock *xs, struct xs_msg *m,
-			struct msghdr *msg, size_t len, int flags)
+static void xs_rx_lock_pruned(struct xs_sock *xs, struct list_head *gone)
+	__acquires(&xs->rx_lock)
+{
+	bool (*accept)(struct xs_sock *xs, struct xs_msg *m);
+	struct xs_msg *m;
+
+	accept = xs->pat->recv_accept;
+	if (accept)
+		mutex_lock(&xs->route_lock);
+	spin_lock(&xs->rx_lock);
+	if (!accept)
+		return;
+	while ((m = list_first_entry_or_null(&xs->rxq, struct xs_msg, node)) &&
+	       !accept(xs, m)) {
+		xs_rxq_del(xs, m);
+		list_add_tail(&m->node, gone);
+	}
+}
+
+static void xs_rx_unlock_pruned(struct xs_sock *xs, struct list_head *gone)
 	__releases(&xs->rx_lock)
 {
-	struct xs_record *rec = m->rec;
-	struct xs_part *part = xs_msg_part(m);
-	bool last = xs_last_part(m, part);
-	struct {
-		struct xs_part part;
-		u8 data[XS_IDENTITY_MAX];
-	} head;
-	int ret;
+	struct xs_msg *m, *tmp;
 
-	if (part == m->head) {
-		head.part.len = min_t(size_t, part->len, XS_IDENTITY_MAX);
-		memcpy(head.part.data, part->data, head.part.len);
-		part = &head.part;
-	}
-	refcount_inc(&rec->ref);
 	spin_unlock(&xs->rx_lock);
-	ret = xs_copy_part(msg, part, len, last, flags);
-	xs_record_put(rec);
-	return ret;
+	if (xs->pat->recv_accept)
+		mutex_unlock(&xs->route_lock);
+	list_for_each_entry_safe(m, tmp, gone, node) {
+		list_del(&m->node);
+		xs_msg_uncount(m);
+		xs_msg_release(m);
+	}
+}
+
+/* An identity head, copied: its reader may free it once we unlock. */
+struct xs_head_copy {
+	struct xs_part	part;
+	u8		data[XS_IDENTITY_MAX];
+};
+
+/*
+ * rx_lock held.  MSG_PEEK: the part to copy, with a reference on @m's
+ * record taken for the caller.
+ */
+static struct xs_part *xs_peek_prepare(struct xs_msg *m, bool *last,
+				       struct xs_head_copy *copy)
+{
+	struct xs_part *part = xs_msg_part(m);
+
+	*last = xs_last_part(m, part);
+	if (part == m->head) {
+		copy->part.len = min_t(size_t, part->len, XS_IDENTITY_MAX);
+		memcpy(copy->part.data, part->data, copy->part.len);
+		part = &copy->part;
+	}
+	refcount_inc(&m->rec->ref);
+	return part;
 }
 
 /* SO_PASSCRED: the first part of a record says who sent it. */
@@ -432,28 +467,37 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		       int flags)
 {
 	struct pid *me = task_pid(current);
+	struct xs_head_copy copy;
+	struct xs_record *rec;
 	struct xs_part *part;
 	struct xs_msg *m;
 	bool fresh, last;
+	LIST_HEAD(gone);
 	int ret;
 
-	spin_lock(&xs->rx_lock);
+	xs_rx_lock_pruned(xs, &gone);
 	m = xs_rx_peek(xs, me);
 	if (!m) {
-		spin_unlock(&xs->rx_lock);
+		xs_rx_unlock_pruned(xs, &gone);
 		return -EAGAIN;
 	}
-	if (flags & MSG_PEEK)
-		return xs_peek_part(xs, m, msg, len, flags);
+	if (flags & MSG_PEEK) {
+		rec = m->rec;
+		part = xs_peek_prepare(m, &last, &copy);
+		xs_rx_unlock_pruned(xs, &gone);
+		ret = xs_copy_part(msg, part, len, last, flags);
+		xs_record_put(rec);
+		return ret;
+	}
 	fresh = !m->reader;
 	if (fresh)
 		xs_rxq_del(xs, m);
 	else
 		list_del(&m->node);
-	spin_unlock(&xs->rx_lock);
+	xs_rx_unlock_pruned(xs, &gone);
 	if (fresh) {
 		xs_msg_uncount(m);
-		if (xs->pat->recv_filter && xs->pat->recv_filter(xs, m)) {
+		if (xs->pat->recv_take && xs->pat->recv_take(xs, m)) {
 			xs_msg_release(m);
 			return -EINPROGRESS;	/* dropped: look again */
 		}
@@ -529,13 +573,14 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 int xs_next_part_len(struct xs_sock *xs)
 {
 	struct xs_msg *m;
+	LIST_HEAD(gone);
 	int len = 0;
 
-	spin_lock(&xs->rx_lock);
+	xs_rx_lock_pruned(xs, &gone);
 	m = xs_rx_peek(xs, task_pid(current));
 	if (m)
 		len = min_t(size_t, xs_msg_part(m)->len, INT_MAX);
-	spin_unlock(&xs->rx_lock);
+	xs_rx_unlock_pruned(xs, &gone);
 	return len;
 }
 
@@ -554,13 +599,18 @@ bool xs_rcvmore(struct xs_sock *xs)
 	return more;
 }
 
+/* poll: would recv return a part now (rather than wait or fail)? */
 bool xs_readable(struct xs_sock *xs)
 {
+	long timeo = 0;
+	LIST_HEAD(gone);
 	bool ret;
 
-	spin_lock(&xs->rx_lock);
+	if (xs->pat->recv_begin && xs->pat->recv_begin(xs, &timeo))
+		return false;
+	xs_rx_lock_pruned(xs, &gone);
 	ret = !list_empty(&xs->rxq) || !list_empty(&xs->reading);
-	spin_unlock(&xs->rx_lock);
+	xs_rx_unlock_pruned(xs, &gone);
 	return ret;
 }
 

@@ -70,6 +70,7 @@ int xs_record_push(struct xs_record *rec, const void *data, size_t len)
 
 struct xs_replier {
 	struct xs_msg		*req;		/* request being answered */
+	u32			epoch;		/* of the requester's pipe end */
 	bool			must_reply;	/* its last part was read */
 };
 
@@ -103,7 +104,7 @@ int xs_replier_recv_begin(struct xs_sock *xs, long *timeo)
 }
 
 /* No lock: keep the request's envelope and way back. */
-int xs_replier_recv_filter(struct xs_sock *xs, struct xs_msg *m)
+int xs_replier_recv_take(struct xs_sock *xs, struct xs_msg *m)
 {
 	struct xs_replier *r = xs->priv;
 	struct xs_msg *keep = xs_msg_alloc();
@@ -119,6 +120,8 @@ int xs_replier_recv_filter(struct xs_sock *xs, struct xs_msg *m)
 	mutex_lock(&xs->route_lock);
 	old = r->req;
 	r->req = keep;
+	/* a reply must not reach whoever attaches to that pipe later */
+	r->epoch = m->epoch;
 	mutex_unlock(&xs->route_lock);
 	if (old)
 		xs_msg_release(old);
@@ -151,6 +154,7 @@ void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
 	struct xs_replier *r = xs->priv;
 	struct xs_msg *req = r->req;
+	struct xs_pipe_end *back;
 	struct xs_part *part;
 
 	lockdep_assert_held(&xs->route_lock);
@@ -158,6 +162,12 @@ void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	r->must_reply = false;
 	if (!req)
 		return;
+	/* the requester's end: written under our route lock, which we hold */
+	back = xs_other_end(req->to);
+	if (!back->xs || READ_ONCE(back->epoch) != r->epoch) {
+		atomic64_inc(&xs->drops);
+		goto out;
+	}
 	/* copy the envelope parts in front, last first */
 	part = req->next;
 	list_for_each_entry_continue_reverse(part, &req->rec->parts, node) {
@@ -222,6 +232,8 @@ static void xs_req_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	refcount_inc(&p->ref);
 	q->last = p;
 	q->expecting = true;
+	/* whatever is queued answers an older request */
+	xs_rx_purge(xs, NULL);
 	if (xs_record_push(tx->rec, NULL, 0)) {
 		/* lost like a dropped request: the reply never comes */
 		xs_pipe_unreserve(tx->from);
@@ -256,15 +268,12 @@ static bool xs_req_recv_start(struct xs_sock *xs, struct xs_msg *m)
 }
 
 /* Only a reply from where the last request went is taken; others: stale. */
-static int xs_req_recv_filter(struct xs_sock *xs, struct xs_msg *m)
+static bool xs_req_recv_accept(struct xs_sock *xs, struct xs_msg *m)
 {
 	struct xs_req *q = xs->priv;
-	int err;
 
-	mutex_lock(&xs->route_lock);
-	err = q->expecting && m->pipe == q->last ? 0 : -EINVAL;
-	mutex_unlock(&xs->route_lock);
-	return err;
+	lockdep_assert_held(&xs->route_lock);
+	return q->expecting && m->pipe == q->last;
 }
 
 static void xs_req_recv_done(struct xs_sock *xs, struct xs_msg *m)
@@ -291,6 +300,9 @@ void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx)
 	if (rec->nparts < 2)
 		goto drop;
 	list_for_each_entry(pe, &xs->pipes, node) {
+		/* a peer that left is not reachable, nor its identity reused */
+		if (!xs_other_end(pe)->xs)
+			continue;
 		if (pe->id_len == id->len && !memcmp(pe->id, id->data, id->len)) {
 			xs_pipe_deliver(xs, pe, rec, false,
 					list_next_entry(id, node));
@@ -313,7 +325,7 @@ const struct xs_pattern xs_req_pattern = {
 	.send_end	= xs_req_send_end,
 	.recv_start	= xs_req_recv_start,
 	.recv_begin	= xs_req_recv_begin,
-	.recv_filter	= xs_req_recv_filter,
+	.recv_accept	= xs_req_recv_accept,
 	.recv_done	= xs_req_recv_done,
 	.init		= xs_req_init,
 	.release	= xs_req_release,
@@ -331,7 +343,7 @@ const struct xs_pattern xs_rep_pattern = {
 	.send_end	= xs_replier_send_end,
 	.recv_start	= xs_rep_recv_start,
 	.recv_begin	= xs_replier_recv_begin,
-	.recv_filter	= xs_replier_recv_filter,
+	.recv_take	= xs_replier_recv_take,
 	.recv_done	= xs_replier_recv_done,
 	.init		= xs_replier_init,
 	.release	= xs_replier_release,

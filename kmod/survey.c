@@ -2,11 +2,14 @@
 /*
  * AF_XS surveys: SURVEYOR, RESPONDENT, XSURVEYOR, XRESPONDENT.
  *
- * A survey goes to every respondent; its envelope bottom is a 4-byte survey
- * id whose top bit is set (identities start with a zero byte, or are what
- * the user chose).  RESPONDENT answers like REP, with the survey's
- * envelope in front; SURVEYOR takes only answers carrying the current id,
- * until XS_SURVEY_TIMEOUT after the survey went out (ETIMEDOUT then).
+ * A survey goes to every respondent; its envelope bottom is the survey id:
+ * 4 bytes, big-endian, top bit set, from one counter for the whole module
+ * (so a surveyor never takes answers meant for an earlier one).  No
+ * identity looks like it: generated ones are 5 bytes starting with zero,
+ * and XS_IDENTITY refuses 4-byte values with the top bit set.  RESPONDENT
+ * answers like REP, with the survey's envelope in front; SURVEYOR takes
+ * only answers carrying the current id, until XS_SURVEY_TIMEOUT after the
+ * survey went out (ETIMEDOUT then).
  * XRESPONDENT routes like XREP, XSURVEYOR sends and receives raw records.
  */
 
@@ -17,6 +20,8 @@
 
 #define XS_SURVEY_ID_LEN	4
 #define XS_SURVEY_ID_BIT	0x80000000u
+
+static atomic_t xs_survey_ids = ATOMIC_INIT(0);
 
 struct xs_surveyor {
 	u32			id;		/* current survey */
@@ -51,7 +56,7 @@ static void xs_surveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	u8 id[XS_SURVEY_ID_LEN];
 
 	lockdep_assert_held(&xs->route_lock);
-	s->id = (s->id + 1) | XS_SURVEY_ID_BIT;
+	s->id = atomic_inc_return(&xs_survey_ids) | XS_SURVEY_ID_BIT;
 	s->active = true;
 	s->timed = timeout >= 0;
 	s->deadline = jiffies + msecs_to_jiffies(max(timeout, 0));
@@ -95,18 +100,15 @@ static bool xs_surveyor_recv_start(struct xs_sock *xs, struct xs_msg *m)
 	return true;
 }
 
-/* An answer to an older survey is discarded. */
-static int xs_surveyor_recv_filter(struct xs_sock *xs, struct xs_msg *m)
+/* An answer to an older survey (of any surveyor) is discarded. */
+static bool xs_surveyor_recv_accept(struct xs_sock *xs, struct xs_msg *m)
 {
 	struct xs_surveyor *s = xs->priv;
-	struct xs_part *id = list_prev_entry(m->next, node);
-	int err;
-
-	mutex_lock(&xs->route_lock);
 	/* recv_start left the id just before where reading starts */
-	err = get_unaligned_be32(id->data) == s->id ? 0 : -EINVAL;
-	mutex_unlock(&xs->route_lock);
-	return err;
+	struct xs_part *id = list_prev_entry(m->next, node);
+
+	lockdep_assert_held(&xs->route_lock);
+	return s->active && get_unaligned_be32(id->data) == s->id;
 }
 
 static bool xs_respondent_recv_start(struct xs_sock *xs, struct xs_msg *m)
@@ -131,7 +133,7 @@ const struct xs_pattern xs_surveyor_pattern = {
 	.send_end	= xs_surveyor_send_end,
 	.recv_start	= xs_surveyor_recv_start,
 	.recv_begin	= xs_surveyor_recv_begin,
-	.recv_filter	= xs_surveyor_recv_filter,
+	.recv_accept	= xs_surveyor_recv_accept,
 	.init		= xs_surveyor_init,
 	.release	= xs_surveyor_release,
 };
@@ -148,7 +150,7 @@ const struct xs_pattern xs_respondent_pattern = {
 	.send_end	= xs_replier_send_end,
 	.recv_start	= xs_respondent_recv_start,
 	.recv_begin	= xs_replier_recv_begin,
-	.recv_filter	= xs_replier_recv_filter,
+	.recv_take	= xs_replier_recv_take,
 	.recv_done	= xs_replier_recv_done,
 	.init		= xs_replier_init,
 	.release	= xs_replier_release,

@@ -82,6 +82,12 @@ struct sockaddr_xs {
  * Errors: a call in the wrong state of REQ/REP/SURVEYOR/RESPONDENT (what
  * Crossroads calls EFSM) fails with EBADFD; libxs reports it as EFSM.  A
  * SURVEYOR's receive after XS_SURVEY_TIMEOUT fails with ETIMEDOUT.
+ *
+ * Envelopes, as XREP/XREQ and XRESPONDENT/XSURVEYOR users see them: a
+ * request ends its envelope with an empty part; a survey with its survey
+ * id, 4 bytes big-endian with the top bit set.  Identities generated for
+ * peers without XS_IDENTITY are 5 bytes starting with a zero byte; an
+ * XS_IDENTITY may not start with zero nor be 4 bytes with the top bit set.
  */
 
 #define XS_IDENTITY_MAX		255
