@@ -610,6 +610,7 @@ TEST_F(gone, reply_to_a_requester_that_left_is_dropped_silently)
 	ASSERT_RECV_RECORD(self->rep, "q");
 	xs_close(&self->gone);
 	ASSERT_RECORD(self->rep, MSG_DONTWAIT, "into the void");
+	ASSERT_EQ(1ULL, xs_getu64(self->rep, XS_DROPS));
 
 	if (variant->req_binds)
 		ASSERT_OK(xs_bind(self->next, self->name));
@@ -762,6 +763,11 @@ TEST(identity_is_1_to_255_bytes_not_starting_with_zero)
 	ASSERT_ERRNO(EINVAL, setsockopt(fd, SOL_XS, XS_IDENTITY, id,
 					XS_IDENTITY_MAX + 1));
 	ASSERT_ERRNO(EINVAL, setsockopt(fd, SOL_XS, XS_IDENTITY, "\0ab", 3));
+	/* the shape of a survey id, which would end an envelope */
+	ASSERT_ERRNO(EINVAL, setsockopt(fd, SOL_XS, XS_IDENTITY,
+					"\x80" "abc", 4));
+	ASSERT_OK(setsockopt(fd, SOL_XS, XS_IDENTITY, "\x80" "abcd", 5));
+	ASSERT_OK(setsockopt(fd, SOL_XS, XS_IDENTITY, "\x7f" "abc", 4));
 	ASSERT_OK(setsockopt(fd, SOL_XS, XS_IDENTITY, "a\0b", 3));
 	ASSERT_OK(getsockopt(fd, SOL_XS, XS_IDENTITY, out, &len));
 	ASSERT_EQ(3U, len);
@@ -830,6 +836,25 @@ TEST_F(route, xrep_drops_unknown_identity_and_identity_only_records)
 	ASSERT_NOTHING(self->peer[2]);
 	ASSERT_RECORD(self->xrep, 0, "A", "somebody");
 	ASSERT_RECV_RECORD(self->peer[0], "somebody");
+}
+
+TEST_F(route, xrep_routes_a_shared_identity_to_the_first_peer)
+{
+	int twin = xs_socket(XSPROTO_XREQ);
+	char name[XS_NAME_MAX + 1];
+
+	ASSERT_GE(twin, 0);
+	ASSERT_OK(xs_set_identity(twin, "A"));
+	xs_uname(name, sizeof(name), "twin");
+	ASSERT_OK(xs_bind(self->xrep, name));
+	ASSERT_OK(xs_connect(twin, name));
+	ASSERT_RECORD(self->xrep, 0, "A", "first");
+	ASSERT_RECV_RECORD(self->peer[0], "first");
+	ASSERT_NOTHING(twin);
+	/* its records still come in, with the identity it chose */
+	ASSERT_RECORD(twin, 0, "from-twin");
+	ASSERT_RECV_RECORD(self->xrep, "A", "from-twin");
+	close(twin);
 }
 
 TEST_F(route, xrep_drops_records_for_a_peer_that_left)
