@@ -548,7 +548,7 @@ TEST(xrespondent_gives_a_generated_identity)
 	close(xresp);
 }
 
-/* ---- devices -------------------------------------------------------------- */
+/* ---- devices ------------------------------------------------------------- */
 
 /* SURVEYORs - XRESPONDENT | forwarder | XSURVEYOR - NRESP RESPONDENTs */
 FIXTURE(dev) {
@@ -676,7 +676,7 @@ TEST_F(dev, identity_shaped_like_a_survey_id_is_refused)
 	close(sv);
 }
 
-/* ---- high-water marks: every survey type drops ---------------------------- */
+/* ---- high-water marks: every survey type drops --------------------------- */
 
 /*
  * tx sends five records to rx over a pipe that holds SNDHWM 1 + RCVHWM 1
