@@ -222,6 +222,7 @@ void xs_wake_writer(struct xs_sock *xs);
 /* record.c */
 int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		 int flags);
+void xs_tx_gc(struct xs_sock *xs);
 struct xs_record *xs_record_alloc(void);
 void xs_record_put(struct xs_record *rec);
 void xs_record_append(struct xs_record *rec, struct xs_part *part);

@@ -175,6 +175,8 @@ static bool xs_writable(struct xs_sock *xs)
 
 	if (!xs->pat->send_begin)
 		return true;
+	/* a thread that died mid-record gives its reserved room back */
+	xs_tx_gc(xs);
 	mutex_lock(&xs->route_lock);
 	ok = xs->pat->send_begin(xs, NULL) == 0;
 	mutex_unlock(&xs->route_lock);

@@ -78,27 +78,34 @@ static int xs_fs_mknod(struct xs_name *n)
 	return err;
 }
 
-/* May the caller (or @cred) connect to the node of @n? */
-static int xs_fs_may_connect(struct xs_name *n, const struct cred *cred)
+/* connect(): may the caller reach the node of @n by its path? */
+static int xs_fs_may_connect(struct xs_name *n)
 {
-	const struct cred *old = NULL;
 	struct path path;
 	int err;
 
-	if (cred)
-		old = override_creds(cred);
 	err = kern_path(n->name, LOOKUP_FOLLOW, &path);
-	if (!err) {
-		if (!S_ISSOCK(d_inode(path.dentry)->i_mode))
-			err = -ECONNREFUSED;
-		else if (d_inode(path.dentry) != d_inode(n->path.dentry))
-			err = -ECONNREFUSED;	/* replaced under our feet */
-		else
-			err = path_permission(&path, MAY_WRITE);
-		path_put(&path);
-	}
-	if (cred)
-		revert_creds(old);
+	if (err)
+		return err;
+	if (d_inode(path.dentry) != d_inode(n->path.dentry))
+		err = -ECONNREFUSED;	/* not our node (any more) */
+	else
+		err = path_permission(&path, MAY_WRITE);
+	path_put(&path);
+	return err;
+}
+
+/*
+ * A connector that came before the node existed, checked with its saved
+ * credentials when a binder creates the node.  No path walk: this may run
+ * in a closing task that has no filesystem context left.
+ */
+static int xs_fs_cred_may_connect(struct xs_name *n, const struct cred *cred)
+{
+	const struct cred *old = override_creds(cred);
+	int err = path_permission(&n->path, MAY_WRITE);
+
+	revert_creds(old);
 	return err;
 }
 
@@ -248,7 +255,7 @@ static void xs_name_attach_waiting(struct xs_name *n)
 		    !xs_compatible(n->binder->pat, p->conn_pat))
 			continue;
 		/* connected before the node existed: check it now */
-		if (p->cred && xs_fs_may_connect(n, p->cred))
+		if (p->cred && xs_fs_cred_may_connect(n, p->cred))
 			continue;
 		if (xs_pipe_join(p, XS_BIND, n->binder) || !p->orphan)
 			continue;
@@ -337,7 +344,7 @@ int xs_name_connect(struct xs_sock *xs, const char *name, int len)
 	if (xs_ep_find(xs, n, false))
 		goto out_name;
 	if (xs_is_fs_name(name) && n->binder) {
-		err = xs_fs_may_connect(n, NULL);
+		err = xs_fs_may_connect(n);
 		if (err)
 			goto out_name;
 	}

@@ -121,18 +121,24 @@ static void xs_tx_unlink(struct xs_sock *xs, struct xs_tx *tx)
 	spin_unlock(&xs->tx_lock);
 }
 
+/*
+ * Has the thread behind @pid exited?  PF_EXITING is set before a thread's
+ * joiner is told, while the task itself lingers until it is reaped.
+ */
 static bool xs_pid_dead(struct pid *pid)
 {
+	struct task_struct *task;
 	bool dead;
 
 	rcu_read_lock();
-	dead = !pid_task(pid, PIDTYPE_PID);
+	task = pid_task(pid, PIDTYPE_PID);
+	dead = !task || (READ_ONCE(task->flags) & PF_EXITING);
 	rcu_read_unlock();
 	return dead;
 }
 
 /* Discard records left unfinished by threads that have exited. */
-static void xs_tx_gc(struct xs_sock *xs)
+void xs_tx_gc(struct xs_sock *xs)
 {
 	struct xs_tx *tx, *tmp;
 	LIST_HEAD(dead);
