@@ -28,16 +28,6 @@ static int unsubscribe(int fd, const char *prefix)
 	return setsockopt(fd, SOL_XS, XS_UNSUBSCRIBE, prefix, strlen(prefix));
 }
 
-static uint64_t get_u64(int fd, int opt)
-{
-	uint64_t v = ~0ULL;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, SOL_XS, opt, &v, &len) || len != sizeof(v))
-		return ~0ULL;
-	return v;
-}
-
 /* Send a subscription record ("\x01prefix" or "\x00prefix") on an XSUB. */
 static ssize_t xsub_send_sub(int fd, int add, const char *prefix)
 {
@@ -109,44 +99,6 @@ static int proc_totals(long long *records, long long *bytes)
 			    bytes) == 2;
 	fclose(f);
 	return ok ? 0 : -1;
-}
-
-/*
- * Column @col (named by the header line) of the /proc/net/xs line of
- * socket @fd (found by its inode), or -1.
- */
-static long long proc_field(int fd, const char *col)
-{
-	char buf[1024], *tok, *save;
-	long long vals[16], v = -1;
-	int idx = -1, ino_idx = -1, i, n;
-	struct stat st;
-	FILE *f;
-
-	if (fstat(fd, &st))
-		return -1;
-	f = fopen("/proc/net/xs", "r");
-	if (!f)
-		return -1;
-	while (v < 0 && fgets(buf, sizeof(buf), f)) {
-		if (buf[0] == '#')
-			continue;
-		n = 0;
-		for (i = 0, tok = strtok_r(buf, " \t\n", &save); tok;
-		     i++, tok = strtok_r(NULL, " \t\n", &save)) {
-			if (idx < 0 && !strcmp(tok, col))
-				idx = i;
-			if (ino_idx < 0 && !strcmp(tok, "inode"))
-				ino_idx = i;
-			if (i < 16)
-				vals[n++] = atoll(tok);
-		}
-		if (idx >= 0 && idx < n && ino_idx >= 0 && ino_idx < n &&
-		    vals[ino_idx] == (long long)st.st_ino)
-			v = vals[idx];
-	}
-	fclose(f);
-	return v;
 }
 
 /* ---- fan-out fixture --------------------------------------------------- */
@@ -339,7 +291,7 @@ TEST_F(ps, without_subscription_nothing_arrives)
 	ASSERT_EQ(0, xs_send(self->pub, "", 0, MSG_EOR));
 	ASSERT_EQ(-1, first_with_data(self->sub, NSUB));
 	/* nothing was dropped either: nobody wanted it */
-	ASSERT_EQ(0ULL, get_u64(self->pub, XS_DROPS));
+	ASSERT_EQ(0ULL, xs_getu64(self->pub, XS_DROPS));
 }
 
 TEST_F(ps, multipart_records_stay_whole_and_ordered_through_fanout)
@@ -480,16 +432,16 @@ TEST_F(ps, stalled_subscriber_misses_records_others_get_all)
 	ASSERT_LT(xs_now_ms() - t0, xs_wait_ms());
 
 	/* the dropping is visible before anybody reads */
-	ASSERT_EQ(records - room, (int)get_u64(self->pub, XS_DROPS));
-	ASSERT_EQ(records - room, (int)get_u64(self->sub[0], XS_MISSED));
-	ASSERT_EQ(0, (int)get_u64(self->sub[1], XS_MISSED));
-	ASSERT_EQ(records - room, proc_field(self->pub, "drops"));
-	ASSERT_EQ(0, proc_field(self->pub, "missed"));
-	ASSERT_EQ(records - room, proc_field(self->sub[0], "missed"));
-	ASSERT_EQ(room, proc_field(self->sub[0], "rx_records"));
-	ASSERT_EQ(0, proc_field(self->sub[1], "missed"));
-	ASSERT_EQ(records, proc_field(self->sub[1], "rx_records"));
-	ASSERT_EQ(0, proc_field(self->sub[2], "missed"));
+	ASSERT_EQ(records - room, (int)xs_getu64(self->pub, XS_DROPS));
+	ASSERT_EQ(records - room, (int)xs_getu64(self->sub[0], XS_MISSED));
+	ASSERT_EQ(0, (int)xs_getu64(self->sub[1], XS_MISSED));
+	ASSERT_EQ(records - room, xs_proc_field(self->pub, "drops"));
+	ASSERT_EQ(0, xs_proc_field(self->pub, "missed"));
+	ASSERT_EQ(records - room, xs_proc_field(self->sub[0], "missed"));
+	ASSERT_EQ(room, xs_proc_field(self->sub[0], "rx_records"));
+	ASSERT_EQ(0, xs_proc_field(self->sub[1], "missed"));
+	ASSERT_EQ(records, xs_proc_field(self->sub[1], "rx_records"));
+	ASSERT_EQ(0, xs_proc_field(self->sub[2], "missed"));
 
 	for (i = 0; i < records; i++) {
 		snprintf(buf, sizeof(buf), "r%d", i);
@@ -507,7 +459,7 @@ TEST_F(ps, stalled_subscriber_misses_records_others_get_all)
 	ASSERT_RECORD(self->pub, 0, "r.again");
 	ASSERT_RECV_RECORD(self->sub[0], "r.again");
 	ASSERT_RECV_RECORD(self->sub[1], "r.again");
-	ASSERT_EQ(records - room, (int)get_u64(self->pub, XS_DROPS));
+	ASSERT_EQ(records - room, (int)xs_getu64(self->pub, XS_DROPS));
 }
 
 /* ---- single-socket tests ------------------------------------------------ */
@@ -847,8 +799,8 @@ TEST(one_record_to_100_subscribers_is_stored_once)
 	free1 = mem_free_kb();
 	TH_LOG("records %lld -> %lld, bytes %lld -> %lld, MemFree %lld -> %lld kB",
 	       rec0, rec1, bytes0, bytes1, free0, free1);
-	ASSERT_EQ(0, (int)get_u64(pub, XS_DROPS));
-	ASSERT_EQ(FANOUT_SIZE, proc_field(sub[FANOUT_SUBS - 1], "rx_bytes"));
+	ASSERT_EQ(0, (int)xs_getu64(pub, XS_DROPS));
+	ASSERT_EQ(FANOUT_SIZE, xs_proc_field(sub[FANOUT_SUBS - 1], "rx_bytes"));
 	ASSERT_EQ(rec0 + 1, rec1);
 	ASSERT_GE(bytes1 - bytes0, FANOUT_SIZE);
 	ASSERT_LT(bytes1 - bytes0, 2 * FANOUT_SIZE);
@@ -1001,7 +953,7 @@ TEST(xsub_subscribes_upstream_by_sending_records)
 
 /*
  * A forwarder thread: records from @xsub go down to @xpub, subscription
- * records from @xpub go up to @xsub, part by part with MSG_EOR kept.
+ * records from @xpub go up to @xsub, whole, with MSG_EOR kept.
  * Waiting is by MSG_DONTWAIT retries (see xs_test.h).
  */
 struct forwarder {
@@ -1012,32 +964,21 @@ struct forwarder {
 	char log[FWD_LOG][16];		/* first parts sent down */
 };
 
-/* Move every part readable at @from to @to; returns records moved or -1. */
+/* Move every record readable at @from to @to; returns records moved or -1. */
 static int fwd_move(int from, int to, int *nrec, char (*log)[16])
 {
-	char buf[2048];
-	int f, moved = 0, first = 1;
-	ssize_t n;
+	struct xs_rec r;
+	int moved = 0;
 
 	for (;;) {
-		n = xs_recv(from, buf, sizeof(buf), MSG_DONTWAIT, &f);
-		if (n < 0) {
-			if (errno == EAGAIN && first)
-				return moved;
-			if (errno == EAGAIN)	/* the rest of a record */
-				continue;
+		if (xs_recv_rec(from, &r, 0) < 0)
+			return errno == EAGAIN ? moved : -1;
+		if (log && *nrec < FWD_LOG)
+			snprintf(log[*nrec], sizeof(log[0]), "%.15s", r.data[0]);
+		if (xs_send_rec(to, &r, 0, r.n, 1, 0))
 			return -1;
-		}
-		if (first && log && *nrec < FWD_LOG)
-			snprintf(log[*nrec], sizeof(log[0]), "%.*s",
-				 (int)(n < 15 ? n : 15), buf);
-		if (xs_send(to, buf, n, f & MSG_EOR) != n)
-			return -1;
-		first = !!(f & MSG_EOR);
-		if (first) {
-			__atomic_add_fetch(nrec, 1, __ATOMIC_SEQ_CST);
-			moved++;
-		}
+		__atomic_add_fetch(nrec, 1, __ATOMIC_SEQ_CST);
+		moved++;
 	}
 }
 

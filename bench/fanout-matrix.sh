@@ -1,0 +1,35 @@
+#!/bin/sh
+# Run the fan-out matrix with bench/build/fanout (busybox sh compatible: it
+# runs inside the test VM as well as natively).  Prints one
+# "@@FANOUT <csv>" line per point, "@@FANOUT-FAIL <impl> <subs> <size>"
+# for a point that failed, and "@@FANOUT-INFO key=value" lines about the
+# machine it ran on.
+#
+# Usage: fanout-matrix.sh FANOUT_BINARY [DURATION_MS]
+#   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS (space-separated) override
+#   the matrix.
+bin=$1
+dur=${2:-2000}
+subs=${FANOUT_SUBS:-"1 4 16 64 256"}
+sizes=${FANOUT_SIZES:-"64 4096"}
+impls=${FANOUT_IMPLS:-"xs libxs unix zmq"}
+
+echo "@@FANOUT-INFO kernel=$(uname -r)"
+echo "@@FANOUT-INFO nproc=$(grep -c '^processor' /proc/cpuinfo)"
+echo "@@FANOUT-INFO cpu=$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -1)"
+echo "@@FANOUT-INFO mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
+echo "@@FANOUT-INFO duration_ms=$dur"
+ulimit -n 4096 2>/dev/null
+for size in $sizes; do
+	for n in $subs; do
+		for impl in $impls; do
+			start=$(date +%s)
+			if out=$(timeout 300 "$bin" -i "$impl" -n "$n" -s "$size" -d "$dur"); then
+				echo "@@FANOUT $out"
+			else
+				echo "@@FANOUT-FAIL $impl $n $size"
+			fi
+			echo "@@FANOUT-TIME $impl $n $size $(($(date +%s) - start))s"
+		done
+	done
+done

@@ -1,0 +1,254 @@
+#!/usr/bin/env bash
+# The fan-out benchmark (make bench-fanout): one publisher, N = 1, 4, 16,
+# 64, 256 subscriber processes, 64-byte and 4 KiB records, for AF_XS
+# PUB/SUB (plain syscalls and libxs), a publisher looping send(2) over N
+# AF_UNIX SOCK_SEQPACKET sockets, and libzmq PUB/SUB over ipc://.  All of
+# it runs in ONE boot of the release test VM (scripts/vm-run.sh, QEMU TCG),
+# and natively too when af_xs is loaded on the running kernel.
+#
+# Writes bench/results/fanout.md (tables, ratios, the machine) and
+# bench/results/fanout.png (gnuplot); raw CSV and the serial log stay in
+# build/bench-fanout/.  It measures; it asserts nothing about speed.
+#
+# Environment:
+#   FANOUT_DURATION_MS   publishing time per point in the VM (default 1500)
+#   FANOUT_NATIVE_MS     the same natively (default 3000)
+#   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS   a smaller matrix (see
+#                        bench/fanout-matrix.sh)
+#   FANOUT_RESULTS       where fanout.md/.png go (default bench/results)
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+out=$repo/build/bench-fanout
+results=${FANOUT_RESULTS:-$repo/bench/results}
+vm_ms=${FANOUT_DURATION_MS:-1500}
+native_ms=${FANOUT_NATIVE_MS:-3000}
+# the guest gets its environment from the command line only
+guest_env=
+for v in FANOUT_SUBS FANOUT_SIZES FANOUT_IMPLS; do
+	[[ -n ${!v:-} ]] && guest_env+="$v='${!v}' "
+	export "${v?}"
+done
+
+# --- build ---
+[[ -f $repo/kmod/af_xs.ko ]] || make -C "$repo" modules
+make -C "$repo/libxs" >/dev/null
+make -C "$repo/bench"
+command -v gnuplot >/dev/null || { echo "bench-fanout: gnuplot missing: run make setup" >&2; exit 2; }
+
+rm -rf "$out"
+mkdir -p "$out/vm/scripts" "$out/vm/empty" "$results"
+
+# --- one VM boot ---
+# vm-run.sh keeps its initramfs and log under <its repo>/build/vm-release;
+# running a private copy of it keeps this long run from colliding with a
+# `make check` started meanwhile in the same tree.
+cp "$repo/scripts/vm-run.sh" "$repo/scripts/guest-init.sh" "$out/vm/scripts/"
+set +e
+"$out/vm/scripts/vm-run.sh" --kernel release \
+	--module "$repo/kmod/af_xs.ko" --tests "$out/vm/empty" \
+	--add "$repo/bench/build/fanout:/bench/fanout" \
+	--add "$repo/bench/fanout-matrix.sh:/bench/fanout-matrix.sh" \
+	--cmd "${guest_env}sh /bench/fanout-matrix.sh /bench/fanout $vm_ms" \
+	--timeout 2400 --vm-timeout 2700 --log "$out/serial.log"
+vm_rc=$?
+set -e
+tr -d '\r' <"$out/serial.log" >"$out/vm.log"
+sed -n 's/^@@FANOUT //p' "$out/vm.log" >"$out/vm.csv"
+if [[ ! -s $out/vm.csv ]]; then
+	echo "bench-fanout: the VM produced no results (vm-run exit $vm_rc), see $out/serial.log" >&2
+	exit 1
+fi
+((vm_rc == 0)) || echo "bench-fanout: warning: vm-run exited $vm_rc (see its summary above)" >&2
+
+# --- natively, only where the module is already loaded ---
+native=skipped
+if [[ -d /sys/module/af_xs ]]; then
+	echo "bench-fanout: af_xs is loaded on $(uname -r): running natively"
+	sh "$repo/bench/fanout-matrix.sh" "$repo/bench/build/fanout" "$native_ms" |
+		tee "$out/native.log"
+	sed -n 's/^@@FANOUT //p' "$out/native.log" >"$out/native.csv"
+	native=ran
+else
+	echo "bench-fanout: native run skipped: af_xs is not loaded on the running kernel ($(uname -r))"
+fi
+
+# --- report ---
+info() { sed -n "s/^@@FANOUT-INFO $2=//p" "$1" | head -1; }
+guest_kernel=$(info "$out/vm.log" kernel)
+guest_cpu=$(info "$out/vm.log" cpu)
+guest_nproc=$(info "$out/vm.log" nproc)
+guest_mem=$(info "$out/vm.log" mem_kb)
+host_cpu=$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -1)
+qemu=$(qemu-system-x86_64 --version | head -1)
+fails=$(sed -n 's/^@@FANOUT-FAIL //p' "$out/vm.log" | paste -sd, -)
+
+# One markdown section per CSV: a table per record size.
+tables() {
+	awk -F, -v title="$2" -v nlist="$(cut -d, -f2 "$1" | sort -un | paste -sd' ')" \
+		-v zlist="$(cut -d, -f3 "$1" | sort -un | paste -sd' ')" '
+	{ k = $1 SUBSEP $2 SUBSEP $3; rate[k] = $7; cpu[k] = $8; frac[k] = $9; sw[k] = $10; sl[k] = $11 }
+	function r(i, n, s) { return ((i, n, s) in rate) ? rate[i, n, s] : "" }
+	function num(x) {
+		if (x == "") return "n/a"
+		if (x >= 1e6) return sprintf("%.2fM", x / 1e6)
+		if (x >= 1e3) return sprintf("%.1fk", x / 1e3)
+		return sprintf("%.0f", x)
+	}
+	function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "n/a" : sprintf("%.2fx", a / b) }
+	function c(i, n, s) { return ((i, n, s) in cpu) ? sprintf("%.0f", cpu[i, n, s]) : "n/a" }
+	function f(i, n, s) { return ((i, n, s) in frac) ? sprintf("%.0f%%", 100 * frac[i, n, s]) : "n/a" }
+	function w(i, n, s) { return ((i, n, s) in sw) ? sprintf("%.2f", sw[i, n, s]) : "n/a" }
+	function z(i, n, s) { return ((i, n, s) in sl) ? sprintf("%.3f", sl[i, n, s]) : "n/a" }
+	END {
+		ns = split(nlist, nsort, " "); zs = split(zlist, zsort, " ")
+		for (zi = 1; zi <= zs; zi++) {
+			s = zsort[zi]
+			printf "\n### %s, %d-byte records\n\n", title, s
+			print "| N | AF_XS rec/s | libxs rec/s | AF_UNIX rec/s | libzmq rec/s | AF_XS / AF_UNIX | AF_XS / libzmq | libxs / libzmq |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|"
+			for (ni = 1; ni <= ns; ni++) {
+				n = nsort[ni]
+				printf "| %d | %s | %s | %s | %s | %s | %s | %s |\n", n,
+					num(r("xs", n, s)), num(r("libxs", n, s)), num(r("unix", n, s)), num(r("zmq", n, s)),
+					ratio(r("xs", n, s), r("unix", n, s)), ratio(r("xs", n, s), r("zmq", n, s)),
+					ratio(r("libxs", n, s), r("zmq", n, s))
+			}
+			print ""
+			print "| N | publisher CPU ns/record: AF_XS | libxs | AF_UNIX | libzmq | delivered/published: AF_XS | libxs | AF_UNIX | libzmq |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			for (ni = 1; ni <= ns; ni++) {
+				n = nsort[ni]
+				printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
+					c("xs", n, s), c("libxs", n, s), c("unix", n, s), c("zmq", n, s),
+					f("xs", n, s), f("libxs", n, s), f("unix", n, s), f("zmq", n, s)
+			}
+			print ""
+			print "| N | publisher context switches/record: AF_XS | libxs | AF_UNIX | libzmq | subscriber sleeps/record received: AF_XS | libxs | AF_UNIX | libzmq |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			for (ni = 1; ni <= ns; ni++) {
+				n = nsort[ni]
+				printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
+					w("xs", n, s), w("libxs", n, s), w("unix", n, s), w("zmq", n, s),
+					z("xs", n, s), z("libxs", n, s), z("unix", n, s), z("zmq", n, s)
+			}
+		}
+	}' "$1"
+}
+
+# Points the warm-up did not fully reach (bench/fanout.c: cold_subs).
+cold_notes() {
+	awk -F, '$12 > 0 { printf "- %s, N = %d, %d-byte records: %d of %d subscribers never received a warm-up record within 30 s and took no part (they count as receiving nothing).\n", $1, $2, $3, $12, $2 }' "$1"
+}
+
+goal() {
+	awk -F, '$2 == 64 && $3 == 64 { r[$1] = $7 }
+	END {
+		if (!("xs" in r) || !("zmq" in r) || r["zmq"] == 0) { print "not measured"; exit }
+		x = r["xs"] / r["zmq"]
+		printf "AF_XS %.0f rec/s vs libzmq %.0f rec/s = **%.2fx** (%s)", r["xs"], r["zmq"], x,
+			(x >= 5 ? "goal met" : "goal NOT met")
+	}' "$1"
+}
+
+md=$results/fanout.md
+{
+	echo "# Fan-out benchmark: AF_XS vs AF_UNIX vs libzmq"
+	echo
+	echo "Generated by \`make bench-fanout\` (scripts/bench-fanout.sh, bench/fanout.c) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo
+	echo "## Machine"
+	echo
+	echo "- Host: $(nproc) CPUs, ${host_cpu:-unknown CPU}, kernel $(uname -r)."
+	echo "- Guest: $qemu, **TCG** (software emulation, no KVM), -smp 2 (${guest_nproc:-?} CPUs seen: ${guest_cpu:-?}), $((${guest_mem:-0} / 1024)) MiB, kernel ${guest_kernel:-?} with af_xs.ko."
+	echo "- TCG emulates every instruction: absolute rates are far below native ones and system calls, context switches and wake-ups cost"
+	echo "  relatively more than under KVM or on bare metal. Compare implementations within one table, not with native figures."
+	echo "- Other jobs on the host (other VMs) may have shared its CPUs during the run."
+	echo
+	echo "## Method"
+	echo
+	echo "One publisher process, N subscriber processes (fork), every subscriber subscribed to everything; ${vm_ms} ms of publishing"
+	echo "per point in the VM, after a warm-up that waits until every subscriber has received a record."
+	echo
+	echo "- **AF_XS**: PUB/SUB sockets with plain system calls; the publisher sends batches of 32 records with one \`sendmmsg(MSG_EOR)\`,"
+	echo "  subscribers drain with \`recvmmsg(MSG_WAITFORONE)\` (64 entries)."
+	echo "- **libxs**: the same sockets through libxs (\`xs_send\` per record; \`xs_recv\`, which reads ahead with \`recvmmsg\`), linked statically."
+	echo "- **AF_UNIX**: the hand-written alternative: the publisher loops a blocking \`send\` over N SOCK_SEQPACKET sockets (socketpair),"
+	echo "  subscribers \`recv\` one record per call."
+	echo "- **libzmq** $(dpkg-query -W -f='${Version}' libzmq5 2>/dev/null || echo 4.3): PUB/SUB over \`ipc://\` in /tmp, \`zmq_send\`/\`zmq_recv\`, default HWMs (1000)."
+	echo
+	echo "PUB (AF_XS, libxs, libzmq) drops records for a subscriber at its limit; the AF_UNIX publisher blocks instead. So \"rec/s\" is"
+	echo "records the subscribers actually **received**, summed over subscribers, divided by the time from the start of publishing until"
+	echo "the last subscriber had drained its queue. \"Publisher CPU\" is the publishing process's user+system time (getrusage, all its"
+	echo "threads, so libzmq's I/O thread counts) per record published. \"delivered/published\" is received / (published x N)."
+	echo "\"Publisher context switches\" (voluntary + involuntary, getrusage) per record published and \"subscriber sleeps\" (voluntary"
+	echo "switches of the subscriber processes, i.e. times they blocked and had to be woken) per record received show where the time goes."
+	echo
+	echo "## Goal: at N = 64 with 64-byte records, AF_XS delivers >= 5x libzmq's records/s"
+	echo
+	echo "In the VM: $(goal "$out/vm.csv")."
+	if [[ $native == ran ]]; then
+		echo "Natively: $(goal "$out/native.csv")."
+	fi
+	echo
+	echo "## Results in the VM (QEMU TCG)"
+	tables "$out/vm.csv" "VM"
+	notes=$(cold_notes "$out/vm.csv")
+	if [[ -n $notes ]]; then
+		echo
+		echo "$notes"
+	fi
+	if [[ -n $fails ]]; then
+		echo
+		echo "Points that failed: $fails."
+	fi
+	echo
+	echo "## Native"
+	echo
+	if [[ $native == ran ]]; then
+		echo "On the host kernel $(uname -r), ${native_ms} ms per point."
+		tables "$out/native.csv" "Native"
+	else
+		echo "Skipped: af_xs was not loaded on the running kernel ($(uname -r)); the module is only ever loaded inside the VM."
+	fi
+	echo
+	echo "Plot: fanout.png. Raw CSV: build/bench-fanout/vm.csv (impl,subs,size,published,delivered,seconds,delivered_per_s,pub_cpu_ns_per_record,delivered_fraction)."
+} >"$md"
+
+# --- plot: delivered records/s against N, one panel per record size ---
+for s in $(cut -d, -f3 "$out/vm.csv" | sort -un); do
+	awk -F, -v s="$s" -v nlist="$(cut -d, -f2 "$out/vm.csv" | sort -un | paste -sd' ')" \
+		'$3 == s { r[$2, $1] = $7 }
+	END {
+		print "# N xs libxs unix zmq"
+		k = split(nlist, ns, " ")
+		for (i = 1; i <= k; i++) {
+			printf "%d", ns[i]
+			split("xs libxs unix zmq", im, " ")
+			for (j = 1; j <= 4; j++) printf " %s", ((ns[i], im[j]) in r) ? r[ns[i], im[j]] : "NaN"
+			print ""
+		}
+	}' "$out/vm.csv" >"$out/vm-$s.dat"
+done
+{
+	echo "set terminal pngcairo size 1400,560 font 'sans,10'"
+	echo "set output '$results/fanout.png'"
+	echo "set multiplot layout 1,2 title 'Fan-out: records/s received by all subscribers (QEMU TCG, ${guest_kernel:-guest})'"
+	echo "set logscale xy; set grid; set key top left; set xlabel 'subscriber processes N'; set ylabel 'delivered records/s'"
+	echo "set xtics (1, 4, 16, 64, 256); set format y '%.0s%c'"
+	for f in "$out"/vm-*.dat; do
+		s=${f##*/vm-}; s=${s%.dat}
+		echo "set title '$s-byte records'"
+		echo "plot '$f' using 1:2 with linespoints lw 2 title 'AF\\_XS (syscalls)', \\"
+		echo "     '' using 1:3 with linespoints lw 2 title 'AF\\_XS (libxs)', \\"
+		echo "     '' using 1:4 with linespoints lw 2 title 'AF\\_UNIX loop', \\"
+		echo "     '' using 1:5 with linespoints lw 2 title 'libzmq ipc'"
+	done
+	echo "unset multiplot"
+} >"$out/fanout.gp"
+gnuplot "$out/fanout.gp"
+
+echo
+cat "$md"
+echo
+echo "bench-fanout: wrote $md and $results/fanout.png"
