@@ -948,6 +948,359 @@ static inline int xs_hop_rec_is(const struct xs_hop *h, const struct xs_rec *r,
 		ASSERT_EQ(0, xs_revents(self->rx, POLLIN));		\
 	}
 
+/* ---- accounting and kernel reports (stress, crash, faults, limits) ---- */
+
+/*
+ * The AF_XS "sockets" column of /proc/net/protocols: sockets open in the
+ * caller's network namespace.  -1 if the line is missing.
+ */
+static inline long long xs_netns_sockets(void)
+{
+	char line[512], name[64];
+	long long size, n, v = -1;
+	FILE *f = fopen("/proc/net/protocols", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lld %lld", name, &size, &n) == 3 &&
+		    !strcmp(name, "AF_XS")) {
+			v = n;
+			break;
+		}
+	fclose(f);
+	return v;
+}
+
+/*
+ * The /proc/net/xs header "# records N bytes M": records alive in the whole
+ * module (every namespace).  Returns 0, or -1 if unreadable.
+ */
+static inline int xs_live_records(long long *records, long long *bytes)
+{
+	char line[256];
+	FILE *f = fopen("/proc/net/xs", "r");
+	int ok = 0;
+
+	if (!f)
+		return -1;
+	if (fgets(line, sizeof(line), f) &&
+	    sscanf(line, "# records %lld bytes %lld", records, bytes) == 2)
+		ok = 1;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/*
+ * Wait up to @ms until this namespace has no AF_XS socket and the module
+ * holds no record.  Returns 1 when it does; the last values seen are left
+ * in *socks, *records, *bytes.  (Module-wide records: only meaningful when
+ * no other program uses the family, as in the test VM.)
+ */
+static inline int xs_all_gone(int ms, long long *socks, long long *records,
+			      long long *bytes)
+{
+	long long end = xs_now_ms() + ms;
+
+	for (;;) {
+		*socks = xs_netns_sockets();
+		if (xs_live_records(records, bytes))
+			*records = *bytes = -1;
+		if (!*socks && !*records && !*bytes)
+			return 1;
+		if (xs_now_ms() >= end)
+			return 0;
+		xs_sleep_ms(10);
+	}
+}
+
+#define ASSERT_ALL_GONE() do {						\
+	long long __s, __r, __b;					\
+	ASSERT_TRUE(xs_all_gone(xs_wait_ms(), &__s, &__r, &__b))	\
+		TH_LOG("left behind: %lld sockets in this netns, %lld "	\
+		       "records, %lld bytes in the module", __s, __r,	\
+		       __b);						\
+} while (0)
+
+/*
+ * Set the module's max_linger_ms parameter (the longest a closed socket's
+ * records may wait for a binder); returns the old value, or -1.
+ */
+static inline int xs_max_linger_ms(int ms)
+{
+	const char *path = "/sys/module/af_xs/parameters/max_linger_ms";
+	FILE *f = fopen(path, "r");
+	int old = -1;
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &old) != 1)
+		old = -1;
+	fclose(f);
+	f = fopen(path, "w");
+	if (!f)
+		return -1;
+	fprintf(f, "%d\n", ms);
+	fclose(f);
+	return old;
+}
+
+/* /proc/sys/kernel/tainted bits that mean the kernel complained. */
+#define XS_BAD_TAINT	(32 | 128 | 512 | 16384)
+
+static inline long xs_taint(void)
+{
+	long v = -1;
+	FILE *f = fopen("/proc/sys/kernel/tainted", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/*
+ * The kernel log from now on: open /dev/kmsg at its end.  -1 if there is
+ * no /dev/kmsg (then xs_kmsg_reports() finds nothing).
+ */
+static inline int xs_kmsg_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Count the kernel reports (KASAN, lockdep, WARN, BUG, hung task...)
+ * logged since xs_kmsg_open(); copy the first one's text to @first.
+ */
+static inline int xs_kmsg_reports(int fd, char *first, size_t len)
+{
+	static const char *const pats[] = {
+		"BUG:", "WARNING:", "Oops", "KASAN", "UBSAN",
+		"possible circular locking", "possible recursive locking",
+		"INFO: ", "general protection fault", "kernel BUG at",
+		"unreferenced object", "Kernel panic", "refcount_t:",
+		"list_add corruption", "list_del corruption",
+	};
+	char rec[2048];
+	int n = 0;
+	size_t i;
+
+	if (first && len)
+		first[0] = 0;
+	if (fd < 0)
+		return 0;
+	for (;;) {
+		ssize_t r = read(fd, rec, sizeof(rec) - 1);
+		char *text;
+
+		if (r < 0 && errno == EPIPE)	/* overwritten: go on */
+			continue;
+		if (r <= 0)
+			break;
+		rec[r] = 0;
+		text = strchr(rec, ';');
+		text = text ? text + 1 : rec;
+		text[strcspn(text, "\n")] = 0;
+		for (i = 0; i < sizeof(pats) / sizeof(pats[0]); i++)
+			if (strstr(text, pats[i])) {
+				if (!n++ && first && len) {
+					size_t m = strlen(text);
+
+					if (m >= len)
+						m = len - 1;
+					memcpy(first, text, m);
+					first[m] = 0;
+				}
+				break;
+			}
+	}
+	return n;
+}
+
+/*
+ * Kernel health around a test: its log and taint at the start, compared
+ * at the end.
+ */
+struct xs_kwatch {
+	int kmsg;
+	long taint;
+};
+
+static inline void xs_kwatch_start(struct xs_kwatch *w)
+{
+	w->kmsg = xs_kmsg_open();
+	w->taint = xs_taint();
+}
+
+/* Returns the number of reports (0: healthy); the first goes to @first. */
+static inline int xs_kwatch_end(struct xs_kwatch *w, char *first, size_t len)
+{
+	int n = xs_kmsg_reports(w->kmsg, first, len);
+	long t = xs_taint();
+
+	if (w->kmsg >= 0)
+		close(w->kmsg);
+	w->kmsg = -1;
+	if (t >= 0 && w->taint >= 0 && ((t & ~w->taint) & XS_BAD_TAINT)) {
+		if (!n && first && len)
+			snprintf(first, len, "kernel newly tainted: %ld -> %ld",
+				 w->taint, t);
+		n++;
+	}
+	return n;
+}
+
+#define ASSERT_KERNEL_QUIET(w) do {					\
+	char __first[512];						\
+	int __n = xs_kwatch_end((w), __first, sizeof(__first));		\
+	ASSERT_EQ(0, __n) TH_LOG("%d kernel report(s), first: %s",	\
+				 __n, __first);				\
+} while (0)
+
+/* ---- stamped parts: records that check themselves -------------------- */
+
+/*
+ * A stamped part starts with this header: who sent it (token), which of
+ * its records (seq), its place (idx of n), its length and a checksum of
+ * the rest.  The magic starts with 'a', so a subscription to "a" matches.
+ */
+#define XS_STAMP_MAGIC	0x21535861u	/* "aXS!" */
+
+struct xs_stamp {
+	uint32_t magic;
+	uint32_t token;
+	uint32_t seq;
+	uint16_t idx, n;
+	uint32_t len;
+	uint32_t sum;
+};
+
+static inline uint32_t xs_stamp_sum(const unsigned char *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL, w;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+	}
+	for (; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+/* Fill @buf (@len >= sizeof(struct xs_stamp)) as part @idx of @n. */
+static inline void xs_stamp_fill(void *buf, size_t len, uint32_t token,
+				 uint32_t seq, int idx, int n)
+{
+	struct xs_stamp st = {
+		XS_STAMP_MAGIC, token, seq, (uint16_t)idx, (uint16_t)n,
+		(uint32_t)len, 0
+	};
+	unsigned char *p = buf;
+	uint64_t x = ((uint64_t)token << 32 | seq) * 0x9e3779b97f4a7c15ULL +
+		     idx + 1;
+	size_t i;
+
+	for (i = sizeof(st); i + 8 <= len; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(p + i, &x, 8);
+	}
+	for (; i < len; i++)
+		p[i] = (unsigned char)(x >> (8 * (i & 7)));
+	st.sum = xs_stamp_sum(p + sizeof(st), len - sizeof(st));
+	memcpy(p, &st, sizeof(st));
+}
+
+/* A stamped part's header, or 0 if @buf is not one. */
+static inline int xs_stamp_get(const void *buf, size_t len,
+			       struct xs_stamp *st)
+{
+	if (len < sizeof(*st))
+		return 0;
+	memcpy(st, buf, sizeof(*st));
+	return st->magic == XS_STAMP_MAGIC;
+}
+
+/* What a checker may find wrong with a received record. */
+enum {
+	XS_REC_OK,
+	XS_REC_STARTS_MIDWAY,	/* first stamped part is not part 0 */
+	XS_REC_MIXED,		/* a part of another record, or out of order */
+	XS_REC_ENDS_EARLY,	/* MSG_EOR before the last part */
+	XS_REC_NO_EOR,		/* last part without MSG_EOR */
+	XS_REC_CORRUPT,		/* checksum or length wrong */
+	XS_REC_FOREIGN,		/* unstamped part after stamped ones */
+};
+
+static inline const char *xs_rec_fault_name(int v)
+{
+	static const char *const names[] = {
+		"ok", "record starts midway", "parts of two records mixed",
+		"MSG_EOR before the last part", "last part without MSG_EOR",
+		"corrupt part", "foreign part inside a record",
+	};
+
+	return v >= 0 && v <= XS_REC_FOREIGN ? names[v] : "?";
+}
+
+/*
+ * Follows the parts one receiver reads, record after record.  A record may
+ * start with unstamped parts (envelopes, identities); from its first
+ * stamped part on, it must be exactly parts 0 .. n-1 of one sender's
+ * record, MSG_EOR on the last.  Parts cut by MSG_TRUNC are not summed.
+ */
+struct xs_checker {
+	int stamped;		/* inside the stamped parts of a record */
+	struct xs_stamp cur;	/* the last stamped part */
+	struct xs_stamp bad;	/* the part that broke the rule */
+};
+
+/* Returns XS_REC_OK or what is wrong; any result resets at MSG_EOR. */
+static inline int xs_check_part(struct xs_checker *c, const void *buf,
+				size_t len, int msg_flags)
+{
+	int eor = msg_flags & MSG_EOR, v = XS_REC_OK;
+	struct xs_stamp st;
+
+	if (!xs_stamp_get(buf, len, &st)) {
+		if (c->stamped)
+			v = XS_REC_FOREIGN;
+		memset(&c->bad, 0, sizeof(c->bad));
+		goto out;
+	}
+	c->bad = st;
+	if (!c->stamped && st.idx != 0)
+		v = XS_REC_STARTS_MIDWAY;
+	else if (c->stamped && (st.token != c->cur.token ||
+				st.seq != c->cur.seq ||
+				st.idx != c->cur.idx + 1 || st.n != c->cur.n))
+		v = XS_REC_MIXED;
+	else if (!(msg_flags & MSG_TRUNC) &&
+		 (st.len != len ||
+		  st.sum != xs_stamp_sum((const unsigned char *)buf +
+					 sizeof(st), len - sizeof(st))))
+		v = XS_REC_CORRUPT;
+	else if (eor && st.idx + 1 != st.n)
+		v = XS_REC_ENDS_EARLY;
+	else if (!eor && st.idx + 1 == st.n)
+		v = XS_REC_NO_EOR;
+	c->stamped = 1;
+	c->cur = st;
+out:
+	if (eor || v != XS_REC_OK)
+		c->stamped = 0;
+	return v;
+}
+
 /* ---- harness glue ---------------------------------------------------- */
 
 static inline void xs_scale_timeouts(void)
