@@ -63,7 +63,7 @@ else
 		[ -x "/tests/$t" ] || continue
 		echo "@@XS-TEST-BEGIN $t"
 		s=$(uptime_s)
-		timeout -k 10 "$XS_TEST_TIMEOUT" "/tests/$t" 2>&1 </dev/null
+		sh /guest-run-test.sh "$XS_TEST_TIMEOUT" "/tests/$t" 2>&1 </dev/null
 		echo "@@XS-TEST-END $t rc=$? secs=$(since "$s")"
 	done
 fi

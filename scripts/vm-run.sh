@@ -93,6 +93,7 @@ mkdir -p "$root"/{bin,etc,lib,tests,tools,proc,sys,dev,tmp}
 # --- initramfs ---
 cp /bin/busybox "$root/bin/busybox"   # busybox-static: no libraries needed
 cp "$repo/scripts/guest-init.sh" "$root/init"
+[[ ! -f $repo/scripts/guest-run-test.sh ]] || cp "$repo/scripts/guest-run-test.sh" "$root/"
 chmod 755 "$root/init"
 printf 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
