@@ -69,8 +69,9 @@ debug-kernel: setup
 lint:
 	scripts/lint.sh $(KDIR)
 
+# Both kernel generations: Debian's 6.1 and the 6.12 from bookworm-backports.
 check:
-	scripts/check.sh release
+	scripts/check-all.sh release next
 
 check-debug:
 	scripts/check.sh debug

@@ -3,7 +3,9 @@
 # guest kernel, lint (release tier), boot the guest and run every test.
 # Ends with one line "N passed, N failed" and exits 1 on any failure.
 #
-# Usage: scripts/check.sh release|debug
+# Usage: scripts/check.sh release|next|debug
+#   release: Debian's 6.1 cloud kernel; next: the 6.12 one (bookworm-
+#   backports); debug: the KASAN/lockdep/kmemleak 6.1 build
 #   env: XS_CACHE, XS_TEST_TIMEOUT (per program, s), XS_VM_TIMEOUT (s),
 #        XS_TEST_SCALE (iteration divisor; 1 release, 20 debug)
 set -euo pipefail
@@ -24,11 +26,12 @@ scripts/setup.sh
 
 case $kernel in
 release) kdir=$XS_RELEASE_KDIR ;;
+next) kdir=$XS_NEXT_KDIR ;;
 debug)
 	step "debug kernel (cached after the first build)"
 	kdir=$(scripts/build-debug-kernel.sh)
 	;;
-*) echo "usage: $0 release|debug" >&2; exit 2 ;;
+*) echo "usage: $0 release|next|debug" >&2; exit 2 ;;
 esac
 
 mkdir -p build

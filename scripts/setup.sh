@@ -5,7 +5,8 @@
 #
 # What it leaves behind (outside the repo, in $XS_CACHE, default
 # ~/.cache/af_xs):
-#   release.env            XS_ABI, XS_RELEASE_KDIR, XS_RELEASE_VMLINUZ
+#   release.env            XS_ABI, XS_RELEASE_KDIR, XS_RELEASE_VMLINUZ, and
+#                          XS_NEXT_* for the 6.12 generation
 #                          (shell and make syntax: Makefile includes it)
 #   release/vmlinuz-<abi>  the Debian cloud kernel the release tier boots
 #   kselftest/             kselftest_harness.h, kselftest.h (flat)
@@ -94,6 +95,59 @@ if [[ ! -s $vmlinuz ]]; then
 	mv "$vmlinuz.part" "$vmlinuz"
 fi
 
+# --- The second kernel generation: 6.12 from bookworm-backports ---
+# Added in its own apt sources file and installed from with -t only, so
+# nothing else on the machine moves (never another release: it would
+# upgrade the C library). The newest 6.12.* cloud metapackage there names
+# the ABI; its headers are installed, its image only downloaded.
+bpo_list=/etc/apt/sources.list.d/af-xs-bookworm-backports.sources
+if [[ ! -f $bpo_list ]]; then
+	cat >"$bpo_list" <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+	updated=0
+	apt_update
+fi
+newest_bpo() { # newest_bpo PACKAGE SERIES -> version
+	local v best=
+	for v in $(apt-cache madison "$1" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'); do
+		[[ $v == "$2".* && $v == *bpo* ]] || continue
+		if [[ -z $best ]] || dpkg --compare-versions "$v" gt "$best"; then best=$v; fi
+	done
+	echo "$best"
+}
+next_meta=$(newest_bpo linux-headers-cloud-amd64 6.12)
+if [[ -z $next_meta ]]; then
+	apt_update
+	next_meta=$(newest_bpo linux-headers-cloud-amd64 6.12)
+fi
+[[ -n $next_meta ]] || { echo "setup: bookworm-backports has no linux-headers-cloud-amd64 6.12.*" >&2; exit 1; }
+next_dep=$(apt-cache show "linux-headers-cloud-amd64=$next_meta" | sed -n 's/^Depends: //p' | head -1)
+next_flavour=$(grep -o 'linux-headers-[^ ,]*-cloud-amd64' <<<"$next_dep" | head -1)
+next_flavour=${next_flavour#linux-headers-}
+[[ -n $next_flavour ]] || { echo "setup: cannot parse the 6.12 ABI from '$next_dep'" >&2; exit 1; }
+if ! installed "linux-headers-$next_flavour"; then
+	apt_update
+	apt-get install -y -qq --no-install-recommends -t bookworm-backports "linux-headers-$next_flavour"
+fi
+next_kdir=/usr/src/linux-headers-$next_flavour
+[[ -f $next_kdir/Makefile ]] || { echo "setup: $next_kdir missing" >&2; exit 1; }
+next_kver=$(dpkg-query -W -f='${Version}' "linux-headers-$next_flavour")
+next_vmlinuz=$rel/vmlinuz-$next_flavour
+if [[ ! -s $next_vmlinuz ]]; then
+	tmp2=$(mktemp -d)
+	(cd "$tmp2" && { apt-get download "linux-image-$next_flavour=$next_kver" 2>/dev/null ||
+		apt-get download "linux-image-$next_flavour-unsigned=$next_kver"; })
+	dpkg-deb -x "$(ls "$tmp2"/linux-image-*.deb | head -1)" "$tmp2/x"
+	cp "$tmp2/x/boot/vmlinuz-$next_flavour" "$next_vmlinuz.part"
+	mv "$next_vmlinuz.part" "$next_vmlinuz"
+	rm -rf "$tmp2"
+fi
+
 # --- Files extracted from Debian's linux-source-6.1 (not kept in the repo) ---
 src_tar=/usr/src/linux-source-6.1.tar.xz
 src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.1)
@@ -116,6 +170,9 @@ cat >"$XS_CACHE/release.env" <<EOF
 XS_ABI=$flavour
 XS_RELEASE_KDIR=$kdir
 XS_RELEASE_VMLINUZ=$vmlinuz
+XS_NEXT_ABI=$next_flavour
+XS_NEXT_KDIR=$next_kdir
+XS_NEXT_VMLINUZ=$next_vmlinuz
 XS_KSFT_INC=$XS_CACHE/kselftest
 XS_CHECKPATCH=$XS_CACHE/linux-scripts/checkpatch.pl
 EOF
@@ -123,4 +180,5 @@ EOF
 echo "setup: kernel ABI $flavour (metapackage linux-headers-cloud-amd64 $meta_ver, headers/image $kver)"
 echo "setup:   headers  $kdir"
 echo "setup:   image    $vmlinuz"
+echo "setup: second generation $next_flavour (bookworm-backports $next_meta): $next_kdir, $next_vmlinuz"
 echo "setup:   kselftest headers $XS_CACHE/kselftest, checkpatch $XS_CACHE/linux-scripts (linux-source $src_ver)"

@@ -4,11 +4,12 @@
 # It never touches the host kernel: the module is only ever loaded inside
 # the guest.
 #
-# Usage: scripts/vm-run.sh [--kernel release|debug] [--cmd "CMD"]
+# Usage: scripts/vm-run.sh [--kernel release|next|debug] [--cmd "CMD"]
 #            [--add SRC[:DEST]]... [--module KO] [--tests DIR] [--timeout SECS]
 #            [--vm-timeout SECS] [--extra-tap FILE] [--log FILE] [--out DIR]
 #
-#   --kernel     release: Debian's cloud kernel (scripts/setup.sh fetched it)
+#   --kernel     release: Debian's 6.1 cloud kernel (scripts/setup.sh fetched it)
+#                next:    Debian's 6.12 cloud kernel from bookworm-backports
 #                debug:   the KASAN/lockdep/kmemleak kernel built by
 #                         scripts/build-debug-kernel.sh
 #   --cmd        run CMD (with busybox sh, cwd /tmp) instead of the tests
@@ -59,12 +60,26 @@ done
 # Per-kernel defaults. The debug kernel under TCG is 10-50x slower
 # (KASAN + lockdep), hence the larger scale divisor and timeouts.
 # Extra boot options on debug: every KASAN report, not only the first.
+accel=tcg,thread=multi
 case $kernel in
 release)
 	# shellcheck disable=SC1091
 	[[ -f $XS_CACHE/release.env ]] || { echo "vm-run: run scripts/setup.sh first" >&2; exit 2; }
 	. "$XS_CACHE/release.env"
 	vmlinuz=$XS_RELEASE_VMLINUZ
+	scale=${XS_TEST_SCALE:-1}
+	timeout=${timeout:-${XS_TEST_TIMEOUT:-300}}
+	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-900}}
+	append_extra=
+	;;
+next)
+	# shellcheck disable=SC1091
+	[[ -f $XS_CACHE/release.env ]] || { echo "vm-run: run scripts/setup.sh first" >&2; exit 2; }
+	. "$XS_CACHE/release.env"
+	vmlinuz=$XS_NEXT_VMLINUZ
+	# 6.12's slab cmpxchg16b double-faults under Debian 12's multi-threaded
+	# TCG (seen at boot, before any module): emulate on one host thread.
+	accel=tcg,thread=single
 	scale=${XS_TEST_SCALE:-1}
 	timeout=${timeout:-${XS_TEST_TIMEOUT:-300}}
 	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-900}}
@@ -79,7 +94,7 @@ debug)
 	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-3000}}
 	append_extra="kasan_multi_shot"
 	;;
-*) echo "vm-run: --kernel release|debug" >&2; exit 2 ;;
+*) echo "vm-run: --kernel release|next|debug" >&2; exit 2 ;;
 esac
 
 out=${out:-$repo/build/vm-$kernel}
@@ -162,7 +177,7 @@ mkdir -p "$(dirname "$log")"
 t0=$(date +%s)
 set +e
 timeout -k 10 "$vm_timeout" qemu-system-x86_64 \
-	-accel tcg,thread=multi -m 2G -smp 2 -nographic -no-reboot -nic none \
+	-accel "$accel" -m 2G -smp 2 -nographic -no-reboot -nic none \
 	-kernel "$vmlinuz" -initrd "$initrd" \
 	-append "console=ttyS0 panic=-1 loglevel=5 $append_extra" \
 	</dev/null 2>&1 | tee "$log"
