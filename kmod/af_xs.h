@@ -77,6 +77,7 @@ struct xs_pipe_end {
 	u8			id_len;
 	u8			id[XS_IDENTITY_MAX];
 	u32			epoch;		/* joins of this end, topo lock */
+	bool			wake_pending;	/* sender's end: see xs_defer_wake() */
 	/* publisher side: subscriptions of the peer (pubsub.c) */
 	struct list_head	subs;		/* publisher's sub lock */
 	unsigned long		gen;		/* last record matched */
@@ -180,6 +181,12 @@ struct xs_sock {
 	struct xs_pipe_end	*cursor;	/* round-robin / single peer */
 	u32			npipes;
 	void			*priv;		/* pattern state */
+	bool			defer_wakes;	/* inside a MSG_BATCH send */
+	bool			wakes_owed;	/* some pipe end has wake_pending */
+	unsigned long		batch_deliveries;	/* route lock */
+	unsigned long		wake_seen;	/* deliveries at the last check */
+	unsigned int		wake_ticks;	/* checks since the batch began */
+	struct delayed_work	wake_work;
 
 	/* Records in progress, one per sending thread. */
 	spinlock_t		tx_lock;
@@ -234,7 +241,7 @@ int xs_next_part_len(struct xs_sock *xs);
 bool xs_rcvmore(struct xs_sock *xs);
 bool xs_readable(struct xs_sock *xs);
 void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to);
-void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m);
+void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake);
 void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs);
 void xs_msg_release(struct xs_msg *m);
 extern atomic64_t xs_record_bytes;
@@ -250,6 +257,9 @@ void xs_pipe_put(struct xs_pipe *p);
 int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs);
 void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge);
 void xs_pipe_destroy(struct xs_pipe *p);
+void xs_defer_wake(struct xs_sock *xs, struct xs_pipe_end *me);
+void xs_flush_wakes(struct xs_sock *xs);
+void xs_wake_work(struct work_struct *work);
 bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me);
 bool xs_pipe_reserve(struct xs_sock *from, struct xs_pipe_end *me);
 void xs_pipe_unreserve(struct xs_pipe_end *me);

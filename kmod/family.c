@@ -128,6 +128,12 @@ static int xs_release(struct socket *sock)
 
 	WRITE_ONCE(sk->sk_shutdown, SHUTDOWN_MASK);
 	sk->sk_state_change(sk);
+	/* deliver the wake-ups a last batch still owes, then no more work */
+	if (cancel_delayed_work_sync(&xs->wake_work))
+		sock_put(sk);
+	mutex_lock(&xs->route_lock);
+	xs_flush_wakes(xs);
+	mutex_unlock(&xs->route_lock);
 
 	mutex_lock(&xs_topo_lock);
 	xs_name_release_all(xs);
@@ -499,6 +505,9 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	atomic64_set(&xs->missed, 0);
 	xs->priv = NULL;
 	xs->identity_len = 0;
+	xs->defer_wakes = false;
+	xs->wakes_owed = false;
+	INIT_DELAYED_WORK(&xs->wake_work, xs_wake_work);
 }
 
 static int xs_create(struct net *net, struct socket *sock, int protocol,

@@ -171,7 +171,9 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 		p->pending_bytes += rec->size;
 		return;
 	}
-	xs_rx_enqueue(rx, m);
+	if (from->defer_wakes)
+		xs_defer_wake(from, me);
+	xs_rx_enqueue(rx, m, !from->defer_wakes);
 	return;
 
 drop:
@@ -181,6 +183,76 @@ dropped:
 	rx = to->xs;
 	if (rx)
 		atomic64_inc(&rx->missed);
+}
+
+/*
+ * Wake-ups deferred over a sendmmsg batch (MSG_BATCH on every entry but
+ * the last): a reader is woken once per batch, not once per record.  The
+ * sender's end of each pipe it delivered to is marked; the last entry
+ * flushes the marks.  Should the batch end early (sendmmsg stops at a bad
+ * entry without calling us), a work item flushes soon after: it checks
+ * every tick and flushes once a tick passed without a batched delivery,
+ * or after XS_WAKE_DEFER_TICKS at most (a sender that never ends its
+ * batch cannot keep readers asleep), so no reader sleeps on a non-empty
+ * queue for long.
+ */
+#define XS_WAKE_DEFER_TICKS	25
+
+/* route lock held */
+void xs_defer_wake(struct xs_sock *xs, struct xs_pipe_end *me)
+{
+	me->wake_pending = true;
+	xs->batch_deliveries++;
+	if (xs->wakes_owed)
+		return;
+	xs->wakes_owed = true;
+	xs->wake_ticks = 0;
+	xs->wake_seen = xs->batch_deliveries;
+	sock_hold(&xs->sk);
+	if (!schedule_delayed_work(&xs->wake_work, 1))
+		sock_put(&xs->sk);
+}
+
+/* route lock held */
+void xs_flush_wakes(struct xs_sock *xs)
+{
+	struct xs_pipe_end *pe;
+	struct xs_sock *rx;
+
+	lockdep_assert_held(&xs->route_lock);
+	if (!xs->wakes_owed)
+		return;
+	xs->wakes_owed = false;
+	list_for_each_entry(pe, &xs->pipes, node) {
+		if (!pe->wake_pending)
+			continue;
+		pe->wake_pending = false;
+		rx = xs_other_end(pe)->xs;
+		if (rx)
+			rx->sk.sk_data_ready(&rx->sk);
+	}
+}
+
+/* The safety net: holds a socket reference, taken when scheduled. */
+void xs_wake_work(struct work_struct *work)
+{
+	struct xs_sock *xs = container_of(to_delayed_work(work),
+					  struct xs_sock, wake_work);
+
+	mutex_lock(&xs->route_lock);
+	if (xs->wakes_owed && xs->batch_deliveries != xs->wake_seen &&
+	    ++xs->wake_ticks < XS_WAKE_DEFER_TICKS) {
+		/* the batch is still going: look again next tick */
+		xs->wake_seen = xs->batch_deliveries;
+		mutex_unlock(&xs->route_lock);
+		if (schedule_delayed_work(&xs->wake_work, 1))
+			return;		/* keeps our reference */
+		sock_put(&xs->sk);
+		return;
+	}
+	xs_flush_wakes(xs);
+	mutex_unlock(&xs->route_lock);
+	sock_put(&xs->sk);
 }
 
 static atomic_t xs_next_identity = ATOMIC_INIT(0);
@@ -286,6 +358,7 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	if (!xs)
 		return;
 	mutex_lock(&xs->route_lock);
+	xs_flush_wakes(xs);	/* before the pipe leaves the list it walks */
 	list_del_init(&me->node);
 	xs->npipes--;
 	xs->pat->detach(xs, me);

@@ -188,7 +188,7 @@ static void xs_xpub_notify(struct xs_sock *xs, u8 what, const u8 *data,
 	m->next = part;
 	m->epoch = 0;
 	m->reader = NULL;
-	xs_rx_enqueue(xs, m);
+	xs_rx_enqueue(xs, m, true);
 	return;
 fail:
 	atomic64_inc(&xs->missed);

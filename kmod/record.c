@@ -253,7 +253,12 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 
 	if (flags & MSG_EOR) {
 		mutex_lock(&xs->route_lock);
+		/* sendmmsg: wake the readers once, after the last entry */
+		xs->defer_wakes = flags & MSG_BATCH;
 		xs->pat->send_end(xs, tx);
+		xs->defer_wakes = false;
+		if (!(flags & MSG_BATCH))
+			xs_flush_wakes(xs);
 		mutex_unlock(&xs->route_lock);
 		if (!fresh)
 			xs_tx_unlink(xs, tx);
@@ -620,15 +625,16 @@ bool xs_readable(struct xs_sock *xs)
 	return ret;
 }
 
-/* Enqueue @m for @xs and wake a reader that sleeps. */
-void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m)
+/* Enqueue @m for @xs and, with @wake, wake a reader that sleeps. */
+void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake)
 {
 	spin_lock(&xs->rx_lock);
 	list_add_tail(&m->node, &xs->rxq);
 	xs->rx_count++;
 	xs->rx_bytes += m->rec->size;
 	spin_unlock(&xs->rx_lock);
-	xs->sk.sk_data_ready(&xs->sk);
+	if (wake)
+		xs->sk.sk_data_ready(&xs->sk);
 }
 
 /* Move a pipe's waiting records to the receive queue of @xs. */
