@@ -165,6 +165,28 @@ void xs_tx_purge(struct xs_sock *xs)
 	}
 }
 
+/*
+ * One step of a blocking call's wait: 0 to look again, else the error to
+ * return (-EAGAIN when the time is up, -EINTR or -ERESTARTSYS on a
+ * signal).  The first step only queues the caller, so a wake-up between
+ * its look and its sleep is not lost.
+ */
+static int xs_wait_step(struct sock *sk, struct wait_queue_entry *wait,
+			bool *waiting, long *timeo)
+{
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+	if (!*waiting) {
+		add_wait_queue(sk_sleep(sk), wait);
+		*waiting = true;
+		return 0;
+	}
+	*timeo = wait_woken(wait, TASK_INTERRUPTIBLE, *timeo);
+	return 0;
+}
+
 /* First part: wait until the pattern finds a destination with room. */
 static int xs_send_begin(struct xs_sock *xs, struct xs_tx *tx, int flags)
 {
@@ -182,20 +204,15 @@ static int xs_send_begin(struct xs_sock *xs, struct xs_tx *tx, int flags)
 			break;
 		mutex_lock(&xs->route_lock);
 		err = xs->pat->send_begin(xs, tx);
+		/* the readers of our batch must run to make room */
+		if (err == -EAGAIN)
+			xs_flush_wakes(xs);
 		mutex_unlock(&xs->route_lock);
-		if (err != -EAGAIN || !timeo)
+		if (err != -EAGAIN)
 			break;
-		if (signal_pending(current)) {
-			err = sock_intr_errno(timeo);
+		err = xs_wait_step(sk, &wait, &waiting, &timeo);
+		if (err)
 			break;
-		}
-		if (!waiting) {
-			/* queue first, then look again: no lost wake-up */
-			add_wait_queue(sk_sleep(sk), &wait);
-			waiting = true;
-			continue;
-		}
-		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
 	}
 	if (waiting)
 		remove_wait_queue(sk_sleep(sk), &wait);
@@ -562,18 +579,9 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			ret = 0;
 			break;
 		}
-		if (!timeo)
+		ret = xs_wait_step(sk, &wait, &waiting, &timeo);
+		if (ret)
 			break;
-		if (signal_pending(current)) {
-			ret = sock_intr_errno(timeo);
-			break;
-		}
-		if (!waiting) {
-			add_wait_queue(sk_sleep(sk), &wait);
-			waiting = true;
-			continue;
-		}
-		timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, timeo);
 	}
 	if (waiting)
 		remove_wait_queue(sk_sleep(sk), &wait);
