@@ -7,12 +7,15 @@
 #
 # Usage: fanout-matrix.sh FANOUT_BINARY [DURATION_MS]
 #   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS (space-separated) override
-#   the matrix.
+#   the matrix; FANOUT_REPS (default 2) runs it that many times, the
+#   implementations interleaved, so that a slow spell of a shared host
+#   does not hit one of them only.
 bin=$1
 dur=${2:-2000}
 subs=${FANOUT_SUBS:-"1 4 16 64 256"}
 sizes=${FANOUT_SIZES:-"64 4096"}
 impls=${FANOUT_IMPLS:-"xs libxs unix zmq"}
+reps=${FANOUT_REPS:-2}
 
 echo "@@FANOUT-INFO kernel=$(uname -r)"
 echo "@@FANOUT-INFO nproc=$(grep -c '^processor' /proc/cpuinfo)"
@@ -20,16 +23,19 @@ echo "@@FANOUT-INFO cpu=$(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head
 echo "@@FANOUT-INFO mem_kb=$(sed -n 's/^MemTotal: *\([0-9]*\).*/\1/p' /proc/meminfo)"
 echo "@@FANOUT-INFO duration_ms=$dur"
 ulimit -n 4096 2>/dev/null
-for size in $sizes; do
-	for n in $subs; do
-		for impl in $impls; do
-			start=$(date +%s)
-			if out=$(timeout 300 "$bin" -i "$impl" -n "$n" -s "$size" -d "$dur"); then
-				echo "@@FANOUT $out"
-			else
-				echo "@@FANOUT-FAIL $impl $n $size"
-			fi
-			echo "@@FANOUT-TIME $impl $n $size $(($(date +%s) - start))s"
+echo "@@FANOUT-INFO reps=$reps"
+for rep in $(seq "$reps"); do
+	for size in $sizes; do
+		for n in $subs; do
+			for impl in $impls; do
+				start=$(date +%s)
+				if out=$(timeout 300 "$bin" -i "$impl" -n "$n" -s "$size" -d "$dur"); then
+					echo "@@FANOUT $out"
+				else
+					echo "@@FANOUT-FAIL $impl $n $size"
+				fi
+				echo "@@FANOUT-TIME $impl $n $size $(($(date +%s) - start))s"
+			done
 		done
 	done
 done

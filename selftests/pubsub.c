@@ -464,19 +464,41 @@ TEST_F(ps, stalled_subscriber_misses_records_others_get_all)
 
 /* ---- single-socket tests ------------------------------------------------ */
 
-TEST(pub_never_blocks_even_with_no_one_bound)
+/*
+ * With the default limits (SNDHWM 1000 + RCVHWM 1000) a subscriber that
+ * never reads holds 2000 records; the publisher goes on without blocking
+ * and drops the rest, and so does a publisher whose name nobody bound.
+ */
+TEST(pub_never_blocks_on_a_subscriber_that_never_reads)
 {
-	int pub = xs_socket(XSPROTO_PUB);
-	int records = xs_iters(3000, 1500), i;
-	XS_UNAME(name, "nobody");
+	int pub = xs_socket(XSPROTO_PUB), sub = xs_socket(XSPROTO_SUB);
+	int nobody = xs_socket(XSPROTO_PUB);
+	int limit = 2 * XS_HWM_DEFAULT, records = limit + 500, i;
+	XS_UNAME(name, "full");
+	XS_UNAME(unbound, "nobody");
 
 	ASSERT_GE(pub, 0);
-	ASSERT_OK(xs_connect(pub, name));
+	ASSERT_GE(sub, 0);
+	ASSERT_GE(nobody, 0);
+	ASSERT_OK(xs_bind(pub, name));
+	ASSERT_OK(xs_connect(sub, name));
+	ASSERT_OK(setsockopt(sub, SOL_XS, XS_SUBSCRIBE, "", 0));
+	ASSERT_OK(xs_connect(nobody, unbound));
+	/* were it to block, the send fails instead of hanging the test */
 	ASSERT_OK(xs_set_timeo(pub, SO_SNDTIMEO, xs_wait_ms()));
-	for (i = 0; i < records; i++)
+	ASSERT_OK(xs_set_timeo(nobody, SO_SNDTIMEO, xs_wait_ms()));
+
+	for (i = 0; i < records; i++) {
 		ASSERT_SEND(pub, "rec", MSG_EOR);
+		ASSERT_SEND(nobody, "rec", MSG_EOR);
+	}
 	ASSERT_TRUE(xs_revents(pub, POLLOUT) & POLLOUT);
+	ASSERT_EQ(records - limit, (int)xs_getu64(pub, XS_DROPS));
+	ASSERT_EQ(records - limit, (int)xs_getu64(sub, XS_MISSED));
+	ASSERT_EQ(limit, xs_proc_field(sub, "rx_records"));
+	close(nobody);
 	close(pub);
+	close(sub);
 }
 
 TEST(send_on_sub_and_recv_on_pub_are_not_supported)
