@@ -365,7 +365,7 @@ static pid_t sender_spawn(FIXTURE_DATA(sender) *self, int slot,
 TEST_F_TIMEOUT(sender, killed_mid_record_never_delivers_a_partial_record,
 	       120)
 {
-	int trials = xs_iters(800, 40), nchild = variant->children;
+	int trials = xs_iters(800, 200), nchild = variant->children;
 	int kills = 0, midway = 0, not_started = 0, bad_exit = 0;
 	uint64_t records = 0, parts = 0, violations = 0, reordered = 0;
 	uint64_t lost = 0;
@@ -546,7 +546,7 @@ static void reader_child(struct crash_shared *sh, int fd)
 TEST_F_TIMEOUT(reader, killed_mid_record_leaves_no_half_record_to_others,
 	       120)
 {
-	int trials = xs_iters(800, 40), kills = 0, midway = 0, trial, k;
+	int trials = xs_iters(800, 200), kills = 0, midway = 0, trial, k;
 	long long t0 = xs_now_ms();
 	struct crash_rx me = { .fd = self->rx };
 	unsigned char part[256], *buf = malloc(CRASH_BIG);
@@ -696,18 +696,41 @@ static void *thr_recv(void *p)
 	return NULL;
 }
 
-TEST(threads_sending_on_one_socket_never_interleave)
-{
-	int per = xs_iters(2000, 100), i, stop = 1, tx, rx;
-	struct thr s[4], r;
+/* One PUSH -> PULL link that several threads share. */
+FIXTURE(one) {
+	int tx, rx;
 	struct xs_kwatch kw;
+};
+
+FIXTURE_SETUP(one)
+{
+	ASSERT_OK(unshare(CLONE_NEWNET));
+	xs_kwatch_start(&self->kw);
+	ASSERT_OK(xs_link(XSPROTO_PUSH, XSPROTO_PULL, 0, 0, &self->tx,
+			  &self->rx, NULL, 0));
+	ASSERT_OK(xs_set_timeo(self->rx, SO_RCVTIMEO, 20));
+}
+
+FIXTURE_TEARDOWN(one)
+{
+	xs_close(&self->tx);
+	xs_close(&self->rx);
+}
+
+#define ONE_END(self) do {						\
+	xs_close(&(self)->tx);						\
+	xs_close(&(self)->rx);						\
+	ASSERT_ALL_GONE();						\
+	ASSERT_KERNEL_QUIET(&(self)->kw);				\
+} while (0)
+
+TEST_F(one, threads_sending_on_one_socket_never_interleave)
+{
+	int per = xs_iters(2000, 100), i, stop = 1;
+	int tx = self->tx, rx = self->rx;
+	struct thr s[4], r;
 	long long end;
 
-	ASSERT_OK(unshare(CLONE_NEWNET));
-	xs_kwatch_start(&kw);
-	ASSERT_OK(xs_link(XSPROTO_PUSH, XSPROTO_PULL, 0, 0, &tx, &rx, NULL,
-			  0));
-	ASSERT_OK(xs_set_timeo(rx, SO_RCVTIMEO, 20));
 	memset(&r, 0, sizeof(r));
 	r.fd = rx;
 	r.stop = &stop;
@@ -739,25 +762,17 @@ TEST(threads_sending_on_one_socket_never_interleave)
 		       xs_rec_fault_name(r.what), r.bad.idx, r.bad.n,
 		       r.bad.seq, r.bad.token);
 	EXPECT_EQ(4ULL * per, r.got);
-	close(tx);
-	close(rx);
-	ASSERT_ALL_GONE();
-	ASSERT_KERNEL_QUIET(&kw);
+	ONE_END(self);
 }
 
-TEST(threads_receiving_on_one_socket_never_split_a_record)
+TEST_F(one, threads_receiving_on_one_socket_never_split_a_record)
 {
-	int per = xs_iters(6000, 300), i, stop = 0, tx, rx;
+	int per = xs_iters(6000, 300), i, stop = 0;
+	int tx = self->tx, rx = self->rx;
 	struct thr s, r[4];
 	uint64_t got = 0;
-	struct xs_kwatch kw;
 	long long end;
 
-	ASSERT_OK(unshare(CLONE_NEWNET));
-	xs_kwatch_start(&kw);
-	ASSERT_OK(xs_link(XSPROTO_PUSH, XSPROTO_PULL, 0, 0, &tx, &rx, NULL,
-			  0));
-	ASSERT_OK(xs_set_timeo(rx, SO_RCVTIMEO, 20));
 	for (i = 0; i < 4; i++) {
 		memset(&r[i], 0, sizeof(r[i]));
 		r[i].fd = rx;
@@ -795,10 +810,7 @@ TEST(threads_receiving_on_one_socket_never_split_a_record)
 		       (unsigned long long)r[2].got,
 		       (unsigned long long)r[3].got);
 	EXPECT_EQ((uint64_t)per, got);
-	close(tx);
-	close(rx);
-	ASSERT_ALL_GONE();
-	ASSERT_KERNEL_QUIET(&kw);
+	ONE_END(self);
 }
 
 /* Send the first part of a record, then end the thread. */
@@ -814,19 +826,17 @@ static void *thr_exit_midway(void *p)
 	return NULL;
 }
 
-TEST(thread_exiting_mid_record_does_not_wedge_the_socket)
+TEST_F(one, thread_exiting_mid_record_does_not_wedge_the_socket)
 {
-	int rounds = xs_iters(500, 25), i, tx, rx, n;
+	int rounds = xs_iters(500, 25), i, n;
+	int tx = self->tx, rx = self->rx;
 	unsigned char part[64];
 	struct xs_rec rec;
-	struct xs_kwatch kw;
 	struct thr t;
 
-	ASSERT_OK(unshare(CLONE_NEWNET));
-	xs_kwatch_start(&kw);
 	/* room for two records: a leaked reservation would show at once */
-	ASSERT_OK(xs_link(XSPROTO_PUSH, XSPROTO_PULL, 1, 1, &tx, &rx, NULL,
-			  0));
+	ASSERT_OK(xs_setint(tx, XS_SNDHWM, 1));
+	ASSERT_OK(xs_setint(rx, XS_RCVHWM, 1));
 	for (i = 1; i <= rounds; i++) {
 		memset(&t, 0, sizeof(t));
 		t.fd = tx;
@@ -858,10 +868,7 @@ TEST(thread_exiting_mid_record_does_not_wedge_the_socket)
 	EXPECT_ERRNO(EAGAIN, xs_send(tx, "x", 1, MSG_EOR | MSG_DONTWAIT));
 	ASSERT_EQ(2, xs_proc_field(rx, "rx_records"));
 	ksft_print_msg("%d threads ended inside a record\n", rounds);
-	close(tx);
-	close(rx);
-	ASSERT_ALL_GONE();
-	ASSERT_KERNEL_QUIET(&kw);
+	ONE_END(self);
 }
 
 /* ---- exiting processes ------------------------------------------------------ */

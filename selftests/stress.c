@@ -288,6 +288,23 @@ static int slot_get(struct chaos_thread *t, int *idx, uint64_t *v)
 	return d;
 }
 
+/* The socket an operation works on: a private descriptor and its slot. */
+struct chaos_op {
+	int d, i, proto;
+	uint64_t v;
+};
+
+/* Take a random slot's socket for @op (counted), or return -1. */
+static int op_start(struct chaos_thread *t, int op, struct chaos_op *o)
+{
+	o->d = slot_get(t, &o->i, &o->v);
+	if (o->d < 0)
+		return -1;
+	o->proto = slot_proto(o->v);
+	SH_ADD(ops[op], 1);
+	return 0;
+}
+
 static void slot_put(int fd, int proto)
 {
 	int i;
@@ -368,12 +385,12 @@ static void op_name(struct chaos_thread *t, int op)
 {
 	const char *name = rand_name(t);
 	int fs = name[0] == '/';
-	uint64_t v;
-	int i, d, r, err, ok;
+	struct chaos_op o;
+	int d, r, err, ok;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (op_start(t, op, &o))
 		return;
+	d = o.d;
 	switch (op) {
 	case OP_BIND:
 		r = xs_bind(d, name);
@@ -403,21 +420,21 @@ static void op_name(struct chaos_thread *t, int op)
 		ok = err == ENOENT;
 		break;
 	}
-	failed(op, slot_proto(v), err, 0, ok);
+	failed(op, o.proto, err, 0, ok);
 }
 
 static void op_setopt(struct chaos_thread *t)
 {
 	static const char *const prefixes[] = { "", "a", "ab", "b", "aXS" };
-	uint64_t v;
-	int i, d, r, err, proto, ok = 0;
 	char id[3] = { 'i', 'd', '0' };
+	int d, r, err, proto, ok = 0;
+	struct chaos_op o;
 	int64_t max;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (op_start(t, OP_SETOPT, &o))
 		return;
-	proto = slot_proto(v);
+	d = o.d;
+	proto = o.proto;
 	switch (rn(t, 10)) {
 	case 0:
 	case 1:
@@ -465,7 +482,6 @@ static void op_setopt(struct chaos_thread *t)
 	}
 	err = errno;
 	close(d);
-	SH_ADD(ops[OP_SETOPT], 1);
 	if (r)
 		failed(OP_SETOPT, proto, err, 0, ok == -EINVAL && err == EINVAL);
 	else if (ok == -EINVAL)
@@ -474,14 +490,15 @@ static void op_setopt(struct chaos_thread *t)
 
 static void op_getopt(struct chaos_thread *t)
 {
-	uint64_t v, u64;
+	struct chaos_op o;
 	socklen_t len;
-	int i, d, val, proto;
+	int d, val, proto;
+	uint64_t u64;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (op_start(t, OP_GETOPT, &o))
 		return;
-	proto = slot_proto(v);
+	d = o.d;
+	proto = o.proto;
 	len = sizeof(val);
 	if (getsockopt(d, SOL_XS, XS_TYPE, &val, &len))
 		failed(OP_GETOPT, proto, errno, 0, 0);
@@ -594,7 +611,6 @@ static void abort_record(struct chaos_thread *t, int d, int proto)
 	struct iovec iov = { t->sbuf, 1UL << 30 };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	SH_ADD(ops[OP_ABORT], 1);
 	SH_ADD(aborted, 1);
 	if (sendmsg(d, &msg, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0)
 		failed(OP_ABORT, proto, 0, 0, 0);	/* took 1 GiB? */
@@ -605,14 +621,13 @@ static void abort_record(struct chaos_thread *t, int d, int proto)
 
 static void op_abort(struct chaos_thread *t)
 {
-	uint64_t v;
-	int i, d = slot_get(t, &i, &v);
+	struct chaos_op o;
 
-	if (d < 0)
+	if (op_start(t, OP_ABORT, &o))
 		return;
-	abort_record(t, d, slot_proto(v));
-	t->open[i].slot = 0;
-	close(d);
+	abort_record(t, o.d, o.proto);
+	t->open[o.i].slot = 0;
+	close(o.d);
 }
 
 /* XSUB: a one-part record that is a subscription (1) or cancels one (0). */
@@ -626,18 +641,19 @@ static int send_subscription(struct chaos_thread *t, int d)
 
 static void op_send(struct chaos_thread *t)
 {
+	int d, proto, stop_at, flags;
 	struct open_rec *r;
-	int i, d, proto, stop_at, flags;
+	struct chaos_op o;
 	uint64_t v;
 	size_t len;
 	ssize_t n;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (op_start(t, OP_SEND, &o))
 		return;
-	proto = slot_proto(v);
-	r = &t->open[i];
-	SH_ADD(ops[OP_SEND], 1);
+	d = o.d;
+	v = o.v;
+	proto = o.proto;
+	r = &t->open[o.i];
 	/* (a subscription is a record of its own: none of ours may be open) */
 	if (proto == XSPROTO_XSUB && !rn(t, 8) &&
 	    (r->slot != v || !r->next)) {
@@ -696,14 +712,15 @@ static void op_sendmmsg(struct chaos_thread *t)
 	struct open_rec *r;
 	unsigned char *p = t->sbuf;
 	int i, d, k, cnt = 0, proto, every = !rn(t, 6);
+	struct chaos_op o;
 	uint64_t v;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (op_start(t, OP_SENDMMSG, &o))
 		return;
-	proto = slot_proto(v);
-	r = &t->open[i];
-	SH_ADD(ops[OP_SENDMMSG], 1);
+	d = o.d;
+	v = o.v;
+	proto = o.proto;
+	r = &t->open[o.i];
 	memset(mm, 0, sizeof(mm));
 	if (r->slot != v)
 		new_record(t, r, v, proto);
@@ -817,19 +834,30 @@ static void stop_midway(struct chaos_thread *t, int slot_idx, uint64_t v)
 	memset(&t->chk, 0, sizeof(t->chk));
 }
 
+/* A read starts: resume skipping a record we left midway on this socket. */
+static int recv_start(struct chaos_thread *t, int op, struct chaos_op *o,
+		      int *skipping)
+{
+	if (op_start(t, op, o))
+		return -1;
+	*skipping = t->abandoned[o->i] == o->v;
+	memset(&t->chk, 0, sizeof(t->chk));
+	return 0;
+}
+
 static void op_recv(struct chaos_thread *t)
 {
 	int i, d, proto, k, flags, mflags, skipping, small = !rn(t, 10);
+	struct chaos_op o;
 	uint64_t v;
 	ssize_t n;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (recv_start(t, OP_RECV, &o, &skipping))
 		return;
-	proto = slot_proto(v);
-	SH_ADD(ops[OP_RECV], 1);
-	skipping = t->abandoned[i] == v;
-	memset(&t->chk, 0, sizeof(t->chk));
+	d = o.d;
+	i = o.i;
+	v = o.v;
+	proto = o.proto;
 	flags = (rn(t, 2) ? MSG_DONTWAIT : 0) | (!rn(t, 20) ? MSG_TRUNC : 0);
 	for (k = 0; k < 64; k++) {
 		int midway = k > 0 || skipping;
@@ -862,15 +890,15 @@ static void op_recvmmsg(struct chaos_thread *t)
 	struct mmsghdr mm[CHAOS_MMSG];
 	struct iovec iov[CHAOS_MMSG];
 	int i, d, proto, j, calls, got, vlen, skipping, done = 0, inside = 0;
+	struct chaos_op o;
 	uint64_t v;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (recv_start(t, OP_RECVMMSG, &o, &skipping))
 		return;
-	proto = slot_proto(v);
-	SH_ADD(ops[OP_RECVMMSG], 1);
-	skipping = t->abandoned[i] == v;
-	memset(&t->chk, 0, sizeof(t->chk));
+	d = o.d;
+	i = o.i;
+	v = o.v;
+	proto = o.proto;
 	for (calls = 0; calls < 16 && !done; calls++) {
 		int midway = inside || skipping;
 
@@ -918,15 +946,17 @@ static void op_recvmmsg(struct chaos_thread *t)
 static void op_peek(struct chaos_thread *t)
 {
 	struct xs_stamp st;
+	struct chaos_op o;
 	int i, d, proto, mflags;
 	uint64_t v;
 	ssize_t n;
 
-	d = slot_get(t, &i, &v);
-	if (d < 0)
+	if (op_start(t, OP_PEEK, &o))
 		return;
-	proto = slot_proto(v);
-	SH_ADD(ops[OP_PEEK], 1);
+	d = o.d;
+	i = o.i;
+	v = o.v;
+	proto = o.proto;
 	n = xs_recv(d, t->rbuf[0], CHAOS_RBUF, MSG_PEEK | MSG_DONTWAIT,
 		    &mflags);
 	if (n < 0) {
@@ -979,15 +1009,13 @@ static void op_poll(struct chaos_thread *t)
 
 static void op_shutdown(struct chaos_thread *t)
 {
-	uint64_t v;
-	int i, d = slot_get(t, &i, &v);
+	struct chaos_op o;
 
-	if (d < 0)
+	if (op_start(t, OP_SHUTDOWN, &o))
 		return;
-	SH_ADD(ops[OP_SHUTDOWN], 1);
-	if (shutdown(d, rn(t, 3)))
-		failed(OP_SHUTDOWN, slot_proto(v), errno, 0, 0);
-	close(d);
+	if (shutdown(o.d, rn(t, 3)))
+		failed(OP_SHUTDOWN, o.proto, errno, 0, 0);
+	close(o.d);
 }
 
 static void op_unlink(struct chaos_thread *t)
@@ -1131,14 +1159,12 @@ static void run_op(struct chaos_thread *t, int op)
 	case OP_CONNECT:
 	case OP_UNBIND:
 	case OP_DISCONNECT:
-		SH_ADD(ops[op], 1);
 		op_name(t, op);
 		break;
 	case OP_SETOPT:
 		op_setopt(t);
 		break;
 	case OP_GETOPT:
-		SH_ADD(ops[OP_GETOPT], 1);
 		op_getopt(t);
 		break;
 	case OP_SEND:
@@ -1496,6 +1522,128 @@ TEST_F_TIMEOUT(chaos, random_calls_and_kills_leave_nothing_behind, 150)
 	EXPECT_GT(sh->records_read, 0ULL) TH_LOG("nothing ever got through");
 	ASSERT_ALL_GONE();
 	ASSERT_KERNEL_QUIET(&self->kw);
+}
+
+/* ---- subscriptions against publisher churn ---------------------------- */
+
+struct churn {
+	pthread_t thread;
+	int *subs, nsubs;
+	const char *name;
+	long long end;
+	uint64_t rng, ops;
+	char error[128];
+};
+
+/* Subscribers change their subscriptions, and now and then reconnect. */
+static void *churn_subscribe(void *p)
+{
+	static const char *const prefixes[] = { "", "a", "ab", "b" };
+	struct churn *c = p;
+
+	while (xs_now_ms() < c->end) {
+		int fd, opt;
+		const char *pre;
+
+		c->rng = c->rng * 6364136223846793005ULL + 1;
+		fd = c->subs[(c->rng >> 33) % c->nsubs];
+		pre = prefixes[(c->rng >> 40) % 4];
+		opt = (c->rng >> 50) & 1 ? XS_SUBSCRIBE : XS_UNSUBSCRIBE;
+		if (setsockopt(fd, SOL_XS, opt, pre, strlen(pre))) {
+			snprintf(c->error, sizeof(c->error), "subscribe: %s",
+				 strerror(errno));
+			return NULL;
+		}
+		/* (the other thread may have just done the same) */
+		if (!((c->rng >> 20) % 16) &&
+		    ((setsockopt(fd, SOL_XS, XS_DISCONNECT, c->name,
+				 strlen(c->name)) && errno != ENOENT) ||
+		     (xs_connect(fd, c->name) && errno != EISCONN))) {
+			snprintf(c->error, sizeof(c->error), "reconnect: %s",
+				 strerror(errno));
+			return NULL;
+		}
+		c->ops++;
+	}
+	return NULL;
+}
+
+/* Publishers come and go on the name the subscribers connect to. */
+static void *churn_publish(void *p)
+{
+	struct churn *c = p;
+	char buf[64];
+
+	while (xs_now_ms() < c->end) {
+		int fd, i;
+
+		c->rng = c->rng * 6364136223846793005ULL + 1;
+		fd = xs_socket((c->rng >> 33) & 1 ? XSPROTO_PUB : XSPROTO_XPUB);
+		if (fd < 0 || xs_bind(fd, c->name)) {
+			snprintf(c->error, sizeof(c->error), "publisher: %s",
+				 strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return NULL;
+		}
+		for (i = 0; i < 3; i++) {
+			xs_send(fd, "abc", 3, MSG_EOR | MSG_DONTWAIT);
+			/* an XPUB reads what it hears; a PUB cannot */
+			while (xs_recv(fd, buf, sizeof(buf), MSG_DONTWAIT,
+				       NULL) >= 0)
+				;
+		}
+		if ((c->rng >> 40) & 1)
+			setsockopt(fd, SOL_XS, XS_UNBIND, c->name,
+				   strlen(c->name));
+		close(fd);
+		c->ops++;
+	}
+	return NULL;
+}
+
+/*
+ * A publisher leaving while its subscribers subscribe, unsubscribe and
+ * reconnect: what a leaving publisher learnt must go with it, and nothing
+ * may touch it after it is freed.
+ */
+TEST(subscriptions_racing_publisher_churn_leave_nothing_behind)
+{
+	int subs[4], i, ms = xs_scale() > 1 ? 10000 : 3000;
+	char name[XS_NAME_MAX + 1];
+	struct churn c[3];
+	struct xs_kwatch kw;
+
+	ASSERT_OK(unshare(CLONE_NEWNET));
+	xs_kwatch_start(&kw);
+	xs_uname(name, sizeof(name), "churn");
+	for (i = 0; i < 4; i++) {
+		subs[i] = xs_socket(XSPROTO_SUB);
+		ASSERT_LE(0, subs[i]);
+		ASSERT_OK(xs_connect(subs[i], name));
+	}
+	for (i = 0; i < 3; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].subs = subs;
+		c[i].nsubs = 4;
+		c[i].name = name;
+		c[i].end = xs_now_ms() + ms;
+		c[i].rng = 0x9e3779b97f4a7c15ULL * (i + 1) + time(NULL);
+		ASSERT_OK(pthread_create(&c[i].thread, NULL,
+					 i ? churn_subscribe : churn_publish,
+					 &c[i]));
+	}
+	for (i = 0; i < 3; i++) {
+		pthread_join(c[i].thread, NULL);
+		EXPECT_STREQ("", c[i].error);
+	}
+	ksft_print_msg("%llu publishers came and went, %llu subscription "
+		       "changes\n", (unsigned long long)c[0].ops,
+		       (unsigned long long)(c[1].ops + c[2].ops));
+	for (i = 0; i < 4; i++)
+		close(subs[i]);
+	ASSERT_ALL_GONE();
+	ASSERT_KERNEL_QUIET(&kw);
 }
 
 XS_TEST_MAIN
