@@ -357,21 +357,25 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	lockdep_assert_held(&xs_topo_lock);
 	if (!xs)
 		return;
-	mutex_lock(&xs->route_lock);
-	xs_flush_wakes(xs);	/* before the pipe leaves the list it walks */
-	list_del_init(&me->node);
-	xs->npipes--;
-	xs->pat->detach(xs, me);
-	mutex_unlock(&xs->route_lock);
-
+	/*
+	 * First hide @xs from the peer: once its route lock has been taken,
+	 * the peer can neither deliver to @xs through @p nor add state to
+	 * @xs's pattern (a subscription) that the detach below would miss.
+	 */
 	if (peer) {
-		/* after this, the peer cannot be using @xs through @p */
 		mutex_lock(&peer->route_lock);
 		WRITE_ONCE(me->xs, NULL);
 		mutex_unlock(&peer->route_lock);
 	} else {
 		WRITE_ONCE(me->xs, NULL);
 	}
+
+	mutex_lock(&xs->route_lock);
+	xs_flush_wakes(xs);	/* before the pipe leaves the list it walks */
+	list_del_init(&me->node);
+	xs->npipes--;
+	xs->pat->detach(xs, me);
+	mutex_unlock(&xs->route_lock);
 	if (purge)
 		xs_rx_purge(xs, me);
 }
