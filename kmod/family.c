@@ -36,6 +36,17 @@
  *   Only the socket at the other end increments it, under its route lock;
  *   the receiver decrements it when it dequeues and wakes that sender.
  *
+ * Wake-ups
+ *   A reader is woken only if it sleeps (sk_data_ready checks for
+ *   waiters), and a sendmmsg batch wakes it once, after its last entry
+ *   (pipe.c, xs_defer_wake()).  Writers are woken only for patterns that
+ *   wait for room.
+ *
+ * Other lifetimes
+ *   An orphan pipe (XS_LINGER after its connector closed) lives on its
+ *   name until a binder takes its records or its delayed work expires it
+ *   (name.c).  A socket's deferred wake-up work holds a socket reference.
+ *
  * Lock order (outermost first)
  *   xs_topo_lock (mutex, global: names, endpoints, attach/detach)
  *     -> xs->route_lock (mutex, per socket: its pipe list, routing state;
