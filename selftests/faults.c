@@ -24,6 +24,9 @@
  *    EMSGSIZE in one thread's record leaves other threads' records alone;
  *    threads sending on one socket with failing parts never corrupt a
  *    record; and nothing of a failed call stays allocated.
+ *
+ * (Just over 1,500 lines: the sweep's call paths share one context, one
+ * driver and the same consistency checks.)
  */
 #include "xs_test.h"
 
@@ -321,7 +324,7 @@ static void fi_sweep(struct __test_metadata *_metadata,
 	ASSERT_LE(n, FI_MAX_STEPS) TH_LOG("%s: faults never ran out",
 					  fc->what);
 	ksft_print_msg("%-44s %3d faults: %3d failed the call, %3d absorbed\n",
-		       fc->what, bad ? n - 1 : n - 1, failed, absorbed);
+		       fc->what, n - 1, failed, absorbed);
 	self->faults += failed + absorbed;
 	self->paths++;
 	free(c);

@@ -16,7 +16,12 @@
  *
  * Replay: the seed is printed at the start; XS_SEED=<seed> runs the same
  * choices again (thread timing aside).  XS_CHAOS_MS=<ms> sets the length
- * of each variant.
+ * of each variant, XS_CHAOS_ONLY=<variant> runs one.
+ *
+ * A second test races subscriptions against publishers that come and go.
+ *
+ * (Over 1,500 lines on purpose: every operation of the chaos engine
+ * follows the same slot and record-state rules, kept in one place.)
  */
 #include "xs_test.h"
 
