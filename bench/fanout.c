@@ -67,7 +67,7 @@
 #define BATCH		32	/* records per publisher sendmmsg */
 #define RBATCH		64	/* entries per subscriber recvmmsg */
 #define WARM_WAIT_S	20	/* longest warm-up */
-#define END_WAIT_S	120	/* longest wait for subscribers to drain */
+#define END_WAIT_S	60	/* longest wait for subscribers to drain */
 #define WARM_MARK	'W'
 #define MEAS_MARK	'M'
 #define END_MARK	'E'

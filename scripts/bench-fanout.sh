@@ -16,6 +16,8 @@
 #   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS   a smaller matrix, and
 #   FANOUT_REPS          passes over it (default 2; bench/fanout-matrix.sh)
 #   FANOUT_RESULTS       where fanout.md/.png go (default bench/results)
+#   FANOUT_REPORT_ONLY=1 only write the report again from the last run's
+#                        build/bench-fanout/
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,64 +32,83 @@ for v in FANOUT_SUBS FANOUT_SIZES FANOUT_IMPLS FANOUT_REPS; do
 	export "${v?}"
 done
 
-# --- build ---
-command -v gnuplot >/dev/null || { echo "bench-fanout: gnuplot missing: run make setup" >&2; exit 2; }
-# shellcheck disable=SC1091
-. "${XS_CACHE:-$HOME/.cache/af_xs}/release.env"
-make -C "$repo/libxs" >/dev/null
-make -C "$repo/bench"
-rm -rf "$out"
-mkdir -p "$out/vm/scripts" "$out/vm/empty" "$out/src" "$results"
-# The module is built from a copy of the sources against the release
-# kernel's headers: a `make check-debug` rebuilding kmod/ for the debug
-# kernel meanwhile cannot hand the guest the wrong module.
-cp -r "$repo/kmod" "$repo/uapi" "$out/src/"
-make -s -C "$XS_RELEASE_KDIR" M="$out/src/kmod" clean >/dev/null 2>&1 || true
-make -C "$XS_RELEASE_KDIR" M="$out/src/kmod" -j"$(nproc)" modules >"$out/kmod-build.log" 2>&1 ||
-	{ cat "$out/kmod-build.log" >&2; exit 1; }
+run_benchmark() {
+	# --- build ---
+	command -v gnuplot >/dev/null || { echo "bench-fanout: gnuplot missing: run make setup" >&2; exit 2; }
+	# shellcheck disable=SC1091
+	. "${XS_CACHE:-$HOME/.cache/af_xs}/release.env"
+	make -C "$repo/libxs" >/dev/null
+	make -C "$repo/bench"
+	rm -rf "$out"
+	mkdir -p "$out/vm/scripts" "$out/vm/empty" "$out/src" "$results"
+	# The module is built from a copy of the sources against the release
+	# kernel's headers: a `make check-debug` rebuilding kmod/ for the debug
+	# kernel meanwhile cannot hand the guest the wrong module.
+	cp -r "$repo/kmod" "$repo/uapi" "$out/src/"
+	make -s -C "$XS_RELEASE_KDIR" M="$out/src/kmod" clean >/dev/null 2>&1 || true
+	make -C "$XS_RELEASE_KDIR" M="$out/src/kmod" -j"$(nproc)" modules >"$out/kmod-build.log" 2>&1 ||
+		{ cat "$out/kmod-build.log" >&2; exit 1; }
 
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	# what was measured: the last commit of the module's sources
+	{
+		git -C "$repo" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M' -- kmod uapi
+		git -C "$repo" diff --quiet HEAD -- kmod uapi || echo "+ uncommitted changes"
+	} 2>/dev/null | paste -sd' ' >"$out/revision"
+	cut -d' ' -f1-3 /proc/loadavg >"$out/load-before"
+	date -u '+%Y-%m-%d %H:%M UTC' >"$out/date"
 
-# --- one VM boot ---
-# vm-run.sh keeps its initramfs and log under <its repo>/build/vm-release;
-# running a private copy of it keeps this long run from colliding with a
-# `make check` started meanwhile in the same tree.
-cp "$repo/scripts/vm-run.sh" "$repo/scripts/guest-init.sh" "$out/vm/scripts/"
-set +e
-"$out/vm/scripts/vm-run.sh" --kernel release \
-	--module "$out/src/kmod/af_xs.ko" --tests "$out/vm/empty" \
-	--add "$repo/bench/build/fanout:/bench/fanout" \
-	--add "$repo/bench/fanout-matrix.sh:/bench/fanout-matrix.sh" \
-	--cmd "${guest_env}sh /bench/fanout-matrix.sh /bench/fanout $vm_ms" \
-	--timeout 2400 --vm-timeout 2700 --log "$out/serial.log"
-vm_rc=$?
-set -e
-# Every pass's rows stay in *-all.csv; the report keeps, per point, the
-# pass that delivered most (other jobs on the host only ever slow a pass).
-best_of() {
-	sed -n 's/^@@FANOUT //p' "$1" | tee "${2%.csv}-all.csv" |
-		sort -t, -k1,1 -k2,2n -k3,3n -k7,7nr | awk -F, '!seen[$1 "," $2 "," $3]++' >"$2"
+	# --- one VM boot ---
+	# vm-run.sh keeps its initramfs and log under <its repo>/build/vm-release;
+	# running a private copy of it keeps this long run from colliding with a
+	# `make check` started meanwhile in the same tree.
+	cp "$repo/scripts/vm-run.sh" "$repo/scripts/guest-init.sh" "$out/vm/scripts/"
+	set +e
+	"$out/vm/scripts/vm-run.sh" --kernel release \
+		--module "$out/src/kmod/af_xs.ko" --tests "$out/vm/empty" \
+		--add "$repo/bench/build/fanout:/bench/fanout" \
+		--add "$repo/bench/fanout-matrix.sh:/bench/fanout-matrix.sh" \
+		--cmd "${guest_env}sh /bench/fanout-matrix.sh /bench/fanout $vm_ms" \
+		--timeout 2400 --vm-timeout 2700 --log "$out/serial.log"
+	vm_rc=$?
+	set -e
+	# Every pass's rows stay in *-all.csv; the report keeps, per point, the
+	# pass that delivered most (other jobs on the host only ever slow a pass).
+	best_of() {
+		sed -n 's/^@@FANOUT //p' "$1" | tee "${2%.csv}-all.csv" |
+			sort -t, -k1,1 -k2,2n -k3,3n -k7,7nr | awk -F, '!seen[$1 "," $2 "," $3]++' >"$2"
+	}
+	cut -d' ' -f1-3 /proc/loadavg >"$out/load-after"
+	tr -d '\r' <"$out/serial.log" >"$out/vm.log"
+	best_of "$out/vm.log" "$out/vm.csv"
+	if [[ ! -s $out/vm.csv ]]; then
+		echo "bench-fanout: the VM produced no results (vm-run exit $vm_rc), see $out/serial.log" >&2
+		exit 1
+	fi
+	((vm_rc == 0)) || echo "bench-fanout: warning: vm-run exited $vm_rc (see its summary above)" >&2
+
+	# --- natively, only where the module is already loaded ---
+	rm -f "$out/native.csv"
+	if [[ -d /sys/module/af_xs ]]; then
+		echo "bench-fanout: af_xs is loaded on $(uname -r): running natively"
+		sh "$repo/bench/fanout-matrix.sh" "$repo/bench/build/fanout" "$native_ms" |
+			tee "$out/native.log"
+		best_of "$out/native.log" "$out/native.csv"
+	else
+		echo "bench-fanout: native run skipped: af_xs is not loaded on the running kernel ($(uname -r))"
+	fi
+
 }
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-tr -d '\r' <"$out/serial.log" >"$out/vm.log"
-best_of "$out/vm.log" "$out/vm.csv"
-if [[ ! -s $out/vm.csv ]]; then
-	echo "bench-fanout: the VM produced no results (vm-run exit $vm_rc), see $out/serial.log" >&2
-	exit 1
-fi
-((vm_rc == 0)) || echo "bench-fanout: warning: vm-run exited $vm_rc (see its summary above)" >&2
 
-# --- natively, only where the module is already loaded ---
-native=skipped
-if [[ -d /sys/module/af_xs ]]; then
-	echo "bench-fanout: af_xs is loaded on $(uname -r): running natively"
-	sh "$repo/bench/fanout-matrix.sh" "$repo/bench/build/fanout" "$native_ms" |
-		tee "$out/native.log"
-	best_of "$out/native.log" "$out/native.csv"
-	native=ran
-else
-	echo "bench-fanout: native run skipped: af_xs is not loaded on the running kernel ($(uname -r))"
+if [[ ${FANOUT_REPORT_ONLY:-} != 1 ]]; then
+	run_benchmark
 fi
+mkdir -p "$results"
+native=skipped
+[[ -s $out/native.csv ]] && native=ran
+load_before=$(cat "$out/load-before" 2>/dev/null || echo unknown)
+load_after=$(cat "$out/load-after" 2>/dev/null || echo unknown)
+revision=$(cat "$out/revision" 2>/dev/null || echo unknown)
+run_date=$(cat "$out/date" 2>/dev/null || echo unknown)
 
 # --- report ---
 info() { sed -n "s/^@@FANOUT-INFO $2=//p" "$1" | head -1; }
@@ -171,12 +192,13 @@ md=$results/fanout.md
 {
 	echo "# Fan-out benchmark: AF_XS vs AF_UNIX vs libzmq"
 	echo
-	echo "Generated by \`make bench-fanout\` (scripts/bench-fanout.sh, bench/fanout.c) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo "Generated by \`make bench-fanout\` (scripts/bench-fanout.sh, bench/fanout.c); run started $run_date."
 	echo
 	echo "## Machine"
 	echo
 	echo "- Host: $(nproc) CPUs, ${host_cpu:-unknown CPU}, kernel $(uname -r)."
-	echo "- Guest: $qemu, **TCG** (software emulation, no KVM), -smp 2 (${guest_nproc:-?} CPUs seen: ${guest_cpu:-?}), $((${guest_mem:-0} / 1024)) MiB, kernel ${guest_kernel:-?} with af_xs.ko."
+	echo "- Guest: $qemu, **TCG** (software emulation, no KVM), -smp 2 (${guest_nproc:-?} CPUs seen: ${guest_cpu:-?}), $((${guest_mem:-0} / 1024)) MiB, kernel ${guest_kernel:-?} with af_xs.ko"
+	echo "  built from kmod/ at $revision."
 	echo "- TCG emulates every instruction: absolute rates are far below native ones and system calls, context switches and wake-ups cost"
 	echo "  relatively more than under KVM or on bare metal. Compare implementations within one table, not with native figures."
 	echo "- Host load average (1, 5, 15 min) before the VM run: $load_before; after: $load_after. Anything above ~2 means other jobs"
@@ -219,7 +241,7 @@ md=$results/fanout.md
 	fi
 	if [[ -n $fails ]]; then
 		echo
-		echo "Points that failed: $fails."
+		echo "Runs that failed (a point still in the tables comes from its other pass): $fails."
 	fi
 	echo
 	echo "## Native"
