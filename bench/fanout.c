@@ -34,11 +34,13 @@
  * Output, one CSV line:
  *   impl,subs,size,published,delivered,seconds,delivered_per_s,
  *   pub_cpu_ns_per_record,delivered_fraction,pub_switches_per_record,
- *   sub_sleeps_per_delivered,cold_subs
+ *   sub_sleeps_per_delivered,cold_subs,sub_cpu_ns_per_delivered
  * The last two tell where the time goes: context switches of the
  * publisher per record it published, and how often a subscriber went to
  * sleep (so had to be woken) per record it received.  cold_subs counts
  * subscribers the warm-up never reached (see WARM_WAIT_S), normally 0.
+ * sub_cpu_ns_per_delivered is the subscribers' CPU time (all their
+ * threads) per record they received: what receiving costs.
  * It asserts nothing about speed.
  */
 #define _GNU_SOURCE
@@ -81,6 +83,7 @@ struct sub_state {
 	long long count;		/* measured records received */
 	long long last_ns;		/* when the last one came */
 	long long sleeps;		/* voluntary switches while measured */
+	long long cpu_ns;		/* CPU time while measured */
 	int err;
 } __attribute__((aligned(64)));
 
@@ -156,6 +159,12 @@ static void set_rcvtimeo(int fd, int ms)
 
 /* ---- subscribers ------------------------------------------------------- */
 
+static long long ru_cpu_ns(const struct rusage *ru)
+{
+	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1000000000LL +
+	       (ru->ru_utime.tv_usec + ru->ru_stime.tv_usec) * 1000LL;
+}
+
 /* Account for one received record @buf of @len bytes. */
 static void got(struct sub_state *st, const char *buf, long len,
 		long long *count)
@@ -168,6 +177,7 @@ static void got(struct sub_state *st, const char *buf, long len,
 		if (!(*count)++) {
 			getrusage(RUSAGE_SELF, &ru);
 			st->sleeps = -ru.ru_nvcsw;
+			st->cpu_ns = -ru_cpu_ns(&ru);
 		}
 	}
 	else if (buf[0] == WARM_MARK && !st->warm)
@@ -204,8 +214,10 @@ static void sub_loop(struct sub_state *st, recv_fn *recv_some, void *ctx)
 	getrusage(RUSAGE_SELF, &ru);
 	st->count = count;
 	st->last_ns = last;
-	if (count)
+	if (count) {
 		st->sleeps += ru.ru_nvcsw;
+		st->cpu_ns += ru_cpu_ns(&ru);
+	}
 }
 
 struct xs_rx {
@@ -515,8 +527,7 @@ static long long cpu_ns(long long *switches)
 
 	getrusage(RUSAGE_SELF, &ru);
 	*switches = ru.ru_nvcsw + ru.ru_nivcsw;
-	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000LL +
-	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000LL;
+	return ru_cpu_ns(&ru);
 }
 
 static int count_warm(void)
@@ -558,7 +569,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	long long t0, t_end, cpu0, cpu1, published = 0, delivered = 0, last;
-	long long deadline, cs0, cs1, sleeps = 0;
+	long long deadline, cs0, cs1, sleeps = 0, sub_cpu = 0;
 	struct timespec pause = { 0, 1000000 }, warm_pause = { 0, 5000000 };
 	static struct pub p;
 	int i, c, header = 0, status, failed = 0, cold = 0;
@@ -595,7 +606,8 @@ int main(int argc, char **argv)
 		printf("impl,subs,size,published,delivered,seconds,"
 		       "delivered_per_s,pub_cpu_ns_per_record,"
 		       "delivered_fraction,pub_switches_per_record,"
-		       "sub_sleeps_per_delivered,cold_subs\n");
+		       "sub_sleeps_per_delivered,cold_subs,"
+		       "sub_cpu_ns_per_delivered\n");
 	fflush(stdout);
 	signal(SIGPIPE, SIG_IGN);
 	publisher = getpid();
@@ -699,6 +711,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < nsubs; i++) {
 		delivered += sh->sub[i].count;
 		sleeps += sh->sub[i].sleeps;
+		sub_cpu += sh->sub[i].cpu_ns;
 		if (sh->sub[i].last_ns > last)
 			last = sh->sub[i].last_ns;
 		if (sh->sub[i].err)
@@ -708,12 +721,13 @@ int main(int argc, char **argv)
 	if (failed)
 		fprintf(stderr, "fanout: %d subscribers failed\n", failed);
 	secs = (last - t0) / 1e9;
-	printf("%s,%d,%d,%lld,%lld,%.3f,%.0f,%.1f,%.4f,%.4f,%.4f,%d\n",
+	printf("%s,%d,%d,%lld,%lld,%.3f,%.0f,%.1f,%.4f,%.4f,%.4f,%d,%.1f\n",
 	       impl_names[impl], nsubs, rec_size, published, delivered, secs,
 	       delivered / secs,
 	       (double)(cpu1 - cpu0) / (published ? published : 1),
 	       (double)delivered / ((double)published * nsubs),
 	       (double)(cs1 - cs0) / (published ? published : 1),
-	       (double)sleeps / (delivered ? delivered : 1), cold);
+	       (double)sleeps / (delivered ? delivered : 1), cold,
+	       (double)sub_cpu / (delivered ? delivered : 1));
 	return failed ? 1 : 0;
 }

@@ -124,7 +124,7 @@ fails=$(sed -n 's/^@@FANOUT-FAIL //p' "$out/vm.log" | paste -sd, -)
 tables() {
 	awk -F, -v title="$2" -v nlist="$(cut -d, -f2 "$1" | sort -un | paste -sd' ')" \
 		-v zlist="$(cut -d, -f3 "$1" | sort -un | paste -sd' ')" '
-	{ k = $1 SUBSEP $2 SUBSEP $3; rate[k] = $7; cpu[k] = $8; frac[k] = $9; sw[k] = $10; sl[k] = $11 }
+	{ k = $1 SUBSEP $2 SUBSEP $3; rate[k] = $7; cpu[k] = $8; frac[k] = $9; sw[k] = $10; sl[k] = $11; sc[k] = $13 }
 	function r(i, n, s) { return ((i, n, s) in rate) ? rate[i, n, s] : "" }
 	function num(x) {
 		if (x == "") return "n/a"
@@ -137,6 +137,7 @@ tables() {
 	function f(i, n, s) { return ((i, n, s) in frac) ? sprintf("%.0f%%", 100 * frac[i, n, s]) : "n/a" }
 	function w(i, n, s) { return ((i, n, s) in sw) ? sprintf("%.2f", sw[i, n, s]) : "n/a" }
 	function z(i, n, s) { return ((i, n, s) in sl) ? sprintf("%.3f", sl[i, n, s]) : "n/a" }
+	function u(i, n, s) { return ((i, n, s) in sc && sc[i, n, s] != "") ? sprintf("%.0f", sc[i, n, s]) : "n/a" }
 	END {
 		ns = split(nlist, nsort, " "); zs = split(zlist, zsort, " ")
 		for (zi = 1; zi <= zs; zi++) {
@@ -161,13 +162,14 @@ tables() {
 					f("xs", n, s), f("libxs", n, s), f("unix", n, s), f("zmq", n, s)
 			}
 			print ""
-			print "| N | publisher context switches/record: AF_XS | libxs | AF_UNIX | libzmq | subscriber sleeps/record received: AF_XS | libxs | AF_UNIX | libzmq |"
-			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			print "| N | publisher context switches/record: AF_XS | libxs | AF_UNIX | libzmq | subscriber sleeps/record received: AF_XS | libxs | AF_UNIX | libzmq | subscriber CPU ns/record received: AF_XS | libxs | AF_UNIX | libzmq |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 			for (ni = 1; ni <= ns; ni++) {
 				n = nsort[ni]
-				printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
+				printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
 					w("xs", n, s), w("libxs", n, s), w("unix", n, s), w("zmq", n, s),
-					z("xs", n, s), z("libxs", n, s), z("unix", n, s), z("zmq", n, s)
+					z("xs", n, s), z("libxs", n, s), z("unix", n, s), z("zmq", n, s),
+					u("xs", n, s), u("libxs", n, s), u("unix", n, s), u("zmq", n, s)
 			}
 		}
 	}' "$1"
@@ -223,7 +225,9 @@ md=$results/fanout.md
 	echo "the last subscriber had drained its queue. \"Publisher CPU\" is the publishing process's user+system time (getrusage, all its"
 	echo "threads, so libzmq's I/O thread counts) per record published. \"delivered/published\" is received / (published x N)."
 	echo "\"Publisher context switches\" (voluntary + involuntary, getrusage) per record published and \"subscriber sleeps\" (voluntary"
-	echo "switches of the subscriber processes, i.e. times they blocked and had to be woken) per record received show where the time goes."
+	echo "switches of the subscriber processes, i.e. times they blocked and had to be woken) per record received, and the subscribers'"
+	echo "CPU time (all their threads) per record received show where the time goes: with 2 CPUs, N subscribers can receive at most"
+	echo "about 2 s / (subscriber CPU per record) records per second in total, whatever the publisher does."
 	echo
 	echo "## Goal: at N = 64 with 64-byte records, AF_XS delivers >= 5x libzmq's records/s"
 	echo
