@@ -154,7 +154,10 @@ struct xs_pattern {
 	 * reader take @m now?  false drops it (a stale reply).
 	 */
 	bool		(*recv_accept)(struct xs_sock *xs, struct xs_msg *m);
-	/* Optional, no lock: a record leaves the queue; non-zero drops it. */
+	/*
+	 * Optional, no lock: a record leaves the queue.  An error (-ENOMEM)
+	 * puts it back and fails the receive.
+	 */
 	int		(*recv_take)(struct xs_sock *xs, struct xs_msg *m);
 	/* Optional, no lock: the reader took the last part of @m. */
 	void		(*recv_done)(struct xs_sock *xs, struct xs_msg *m);

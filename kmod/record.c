@@ -490,6 +490,18 @@ static void xs_put_creds(struct xs_sock *xs, struct msghdr *msg,
 	put_cmsg(msg, SOL_SOCKET, SCM_CREDENTIALS, sizeof(creds), &creds);
 }
 
+/* Put back a record its reader could not take, first in line. */
+static void xs_rx_requeue(struct xs_sock *xs, struct xs_msg *m)
+{
+	if (m->to)
+		atomic_inc(&m->to->inflight);
+	spin_lock(&xs->rx_lock);
+	list_add(&m->node, &xs->rxq);
+	xs->rx_count++;
+	xs->rx_bytes += m->rec->size;
+	spin_unlock(&xs->rx_lock);
+}
+
 /* One attempt; -EAGAIN when there is nothing to read. */
 static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		       int flags)
@@ -525,9 +537,11 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 	xs_rx_unlock_pruned(xs, &gone);
 	if (fresh) {
 		xs_msg_uncount(m);
-		if (xs->pat->recv_take && xs->pat->recv_take(xs, m)) {
-			xs_msg_release(m);
-			return -EINPROGRESS;	/* dropped: look again */
+		ret = xs->pat->recv_take ? xs->pat->recv_take(xs, m) : 0;
+		if (ret) {
+			/* out of memory: the record stays first in line */
+			xs_rx_requeue(xs, m);
+			return ret;
 		}
 	}
 
@@ -571,8 +585,6 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 				break;
 		}
 		ret = xs_recv_try(xs, msg, len, flags);
-		if (ret == -EINPROGRESS)
-			continue;
 		if (ret != -EAGAIN)
 			break;
 		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {
