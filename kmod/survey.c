@@ -14,6 +14,7 @@
  */
 
 #include <linux/jiffies.h>
+#include <linux/ktime.h>
 #include <linux/slab.h>
 
 #include "af_xs.h"
@@ -25,7 +26,7 @@ static atomic_t xs_survey_ids = ATOMIC_INIT(0);
 
 struct xs_surveyor {
 	u32			id;		/* current survey */
-	unsigned long		deadline;	/* jiffies, if it has one */
+	ktime_t			deadline;	/* CLOCK_MONOTONIC, if timed */
 	bool			active;
 	bool			timed;
 };
@@ -59,7 +60,7 @@ static void xs_surveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	s->id = atomic_inc_return(&xs_survey_ids) | XS_SURVEY_ID_BIT;
 	s->active = true;
 	s->timed = timeout >= 0;
-	s->deadline = jiffies + msecs_to_jiffies(max(timeout, 0));
+	s->deadline = ktime_add_ms(ktime_get(), max(timeout, 0));
 	put_unaligned_be32(s->id, id);
 	if (xs_record_push(tx->rec, id, sizeof(id))) {
 		atomic64_inc(&xs->drops);
@@ -72,6 +73,7 @@ static void xs_surveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
 static int xs_surveyor_recv_begin(struct xs_sock *xs, long *timeo)
 {
 	struct xs_surveyor *s = xs->priv;
+	s64 left_us;
 	long left;
 	int err = 0;
 
@@ -79,11 +81,13 @@ static int xs_surveyor_recv_begin(struct xs_sock *xs, long *timeo)
 	if (!s->active) {
 		err = -EBADFD;
 	} else if (s->timed) {
-		left = (long)(s->deadline - jiffies);
-		if (left <= 0)
+		/* the clock user space measures with, not the tick count */
+		left_us = ktime_us_delta(s->deadline, ktime_get());
+		left = usecs_to_jiffies(max_t(s64, left_us, 0));
+		if (left_us <= 0)
 			err = -ETIMEDOUT;
 		else if (*timeo > left)
-			*timeo = left;
+			*timeo = left ?: 1;
 	}
 	mutex_unlock(&xs->route_lock);
 	return err;
