@@ -865,7 +865,8 @@ static void op_recv(struct chaos_thread *t)
 	proto = o.proto;
 	flags = (rn(t, 2) ? MSG_DONTWAIT : 0) | (!rn(t, 20) ? MSG_TRUNC : 0);
 	for (k = 0; k < 64; k++) {
-		int midway = k > 0 || skipping;
+		/* 1: inside a record read in this call, 2: resuming one */
+		int midway = k > 0 ? 1 : skipping ? 2 : 0;
 		size_t cap = small ? 256 : CHAOS_RBUF;
 
 		n = xs_recv(d, t->rbuf[0], cap, flags, &mflags);
@@ -905,7 +906,7 @@ static void op_recvmmsg(struct chaos_thread *t)
 	v = o.v;
 	proto = o.proto;
 	for (calls = 0; calls < 16 && !done; calls++) {
-		int midway = inside || skipping;
+		int midway = inside ? 1 : skipping ? 2 : 0;
 
 		vlen = 1 + rn(t, CHAOS_MMSG);
 		memset(mm, 0, sizeof(mm));
@@ -966,7 +967,7 @@ static void op_peek(struct chaos_thread *t)
 		    &mflags);
 	if (n < 0) {
 		/* inside a record of ours, there is always a next part */
-		int midway = t->abandoned[i] == v;
+		int midway = t->abandoned[i] == v ? 2 : 0;
 
 		failed(OP_PEEK, proto, errno, midway,
 		       recv_errno_ok(proto, errno, midway));
@@ -1501,6 +1502,8 @@ TEST_F_TIMEOUT(chaos, random_calls_and_kills_leave_nothing_behind, 150)
 		ksft_print_msg("unexpected: %s on %s %sfailed with %s (%d)\n",
 			       op_names[sh->errnote[i].op],
 			       xs_proto_name(sh->errnote[i].proto),
+			       sh->errnote[i].midway == 2 ?
+			       "resuming a record it had left, " :
 			       sh->errnote[i].midway ? "midway " : "",
 			       strerror(sh->errnote[i].err),
 			       sh->errnote[i].err);
