@@ -897,15 +897,19 @@ TEST_F_TIMEOUT(fi, sendmsg_of_a_big_part, 120)
 		{ &hops[0], 0, 1 },	/* PUSH, first body part */
 		{ &hops[2], 0, 1 },	/* PUB fan-out */
 	};
+	char what[64];
 	struct fi_case fc = {
-		"sendmsg(96 KiB part)", prep_send, call_send, check_send,
-		alloc_errors,
+		what, prep_send, call_send, check_send, alloc_errors,
 	};
 	size_t i;
 
 	FI_READY();
-	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++)
+	for (i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		snprintf(what, sizeof(what), "sendmsg(%s->%s, 96 KiB part)",
+			 xs_proto_name(big[i].hop->tx_proto),
+			 xs_proto_name(big[i].hop->rx_proto));
 		fi_sweep(_metadata, self, &fc, &big[i]);
+	}
 	FI_DONE();
 }
 
