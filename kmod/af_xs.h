@@ -234,6 +234,7 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		 int flags);
 void xs_tx_gc(struct xs_sock *xs);
 struct xs_record *xs_record_alloc(void);
+struct xs_record *xs_record_alloc_gfp(gfp_t gfp);
 void xs_record_put(struct xs_record *rec);
 void xs_record_append(struct xs_record *rec, struct xs_part *part);
 int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len);
@@ -254,6 +255,7 @@ extern atomic64_t xs_record_count;
 int xs_pipe_init(void);
 void xs_pipe_exit(void);
 struct xs_msg *xs_msg_alloc(void);
+struct xs_msg *xs_msg_alloc_gfp(gfp_t gfp);
 void xs_msg_free(struct xs_msg *m);
 struct xs_pipe *xs_pipe_create(struct xs_name *name);
 void xs_pipe_put(struct xs_pipe *p);

@@ -25,7 +25,12 @@ void xs_pipe_exit(void)
 
 struct xs_msg *xs_msg_alloc(void)
 {
-	return kmem_cache_alloc(xs_msg_cache, GFP_KERNEL_ACCOUNT);
+	return xs_msg_alloc_gfp(GFP_KERNEL_ACCOUNT);
+}
+
+struct xs_msg *xs_msg_alloc_gfp(gfp_t gfp)
+{
+	return kmem_cache_alloc(xs_msg_cache, gfp);
 }
 
 void xs_msg_free(struct xs_msg *m)

@@ -29,6 +29,15 @@
 
 #define XS_PREFIX_HASH_BITS	8
 
+/*
+ * The publisher's copy of a subscription, and an XPUB's notice of it, are
+ * small and bounded (XS_PREFIX_MAX), and losing one would silently break
+ * the subscriber: they are allocated without failing.  The subscriber's
+ * own record of its subscriptions is allocated normally, so a subscriber
+ * that runs out of memory gets ENOMEM from setsockopt() instead.
+ */
+#define XS_SUB_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOFAIL)
+
 /* A prefix some peer of a publisher subscribed to. */
 struct xs_prefix {
 	struct hlist_node	node;
@@ -145,7 +154,7 @@ static int xs_sublen_change(struct xs_pubsub *ps, u32 len, int delta)
 	}
 	if (WARN_ON_ONCE(delta < 0))
 		return 0;
-	n = kmalloc(sizeof(*n), GFP_KERNEL_ACCOUNT);
+	n = kmalloc(sizeof(*n), XS_SUB_GFP);
 	if (!n)
 		return -ENOMEM;
 	n->len = len;
@@ -165,18 +174,9 @@ static void xs_xpub_notify(struct xs_sock *xs, u8 what, const u8 *data,
 
 	if (xs->pat->proto != XSPROTO_XPUB)
 		return;
-	rec = xs_record_alloc();
-	if (!rec)
-		goto fail;
-	part = kvmalloc(struct_size(part, data, len + 1), GFP_KERNEL_ACCOUNT);
-	m = xs_msg_alloc();
-	if (!part || !m) {
-		kvfree(part);
-		if (m)
-			xs_msg_free(m);
-		xs_record_put(rec);
-		goto fail;
-	}
+	rec = xs_record_alloc_gfp(XS_SUB_GFP);
+	part = kmalloc(struct_size(part, data, len + 1), XS_SUB_GFP);
+	m = xs_msg_alloc_gfp(XS_SUB_GFP);
 	part->len = len + 1;
 	part->data[0] = what;
 	memcpy(part->data + 1, data, len);
@@ -189,9 +189,6 @@ static void xs_xpub_notify(struct xs_sock *xs, u8 what, const u8 *data,
 	m->epoch = 0;
 	m->reader = NULL;
 	xs_rx_enqueue(xs, m, true);
-	return;
-fail:
-	atomic64_inc(&xs->missed);
 }
 
 static void xs_subref_free(struct xs_sock *pub, struct xs_subref *ref)
@@ -230,7 +227,7 @@ static void xs_pub_subscribe(struct xs_sock *pub, struct xs_pipe_end *pe,
 	if (!p && !add)
 		goto out;
 	if (!p) {
-		p = kmalloc(struct_size(p, data, len), GFP_KERNEL_ACCOUNT);
+		p = kmalloc(struct_size(p, data, len), XS_SUB_GFP);
 		if (!p || xs_sublen_change(ps, len, 1)) {
 			kfree(p);
 			goto out;
@@ -246,7 +243,7 @@ static void xs_pub_subscribe(struct xs_sock *pub, struct xs_pipe_end *pe,
 			goto found;
 	ref = NULL;
 	if (add)
-		ref = kzalloc(sizeof(*ref), GFP_KERNEL_ACCOUNT);
+		ref = kzalloc(sizeof(*ref), XS_SUB_GFP);
 	if (!ref) {
 		if (!p->total) {
 			hlist_del(&p->node);

@@ -20,7 +20,12 @@ atomic64_t xs_record_count = ATOMIC64_INIT(0);
 
 struct xs_record *xs_record_alloc(void)
 {
-	struct xs_record *rec = kmalloc(sizeof(*rec), GFP_KERNEL_ACCOUNT);
+	return xs_record_alloc_gfp(GFP_KERNEL_ACCOUNT);
+}
+
+struct xs_record *xs_record_alloc_gfp(gfp_t gfp)
+{
+	struct xs_record *rec = kmalloc(sizeof(*rec), gfp);
 
 	if (!rec)
 		return NULL;

@@ -99,6 +99,15 @@ TEST_F(batch, readers_wake_once_for_a_whole_batch)
 {
 	int i;
 
+	/*
+	 * The kernel defers a batch's wake-ups for at most 25 ticks; on the
+	 * debug kernel (KASAN, lockdep: XS_TEST_SCALE > 1) a batch this long
+	 * outlasts that bound, and the early wake-up is the bound working.
+	 */
+	if (xs_scale() > 1)
+		SKIP(return, "a %d-record batch outlasts the deferral bound here",
+		     BATCH);
+
 	ASSERT_EQ(BATCH, sendmmsg(self->pub, self->mm, BATCH, MSG_EOR));
 	for (i = 0; i < READERS; i++) {
 		pthread_join(self->r[i].thread, NULL);
