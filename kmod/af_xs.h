@@ -227,6 +227,7 @@ static inline struct xs_pipe_end *xs_other_end(struct xs_pipe_end *pe)
 /* family.c */
 extern struct mutex xs_topo_lock;
 extern int xs_family;
+extern struct workqueue_struct *xs_wq;
 void xs_wake_writer(struct xs_sock *xs);
 
 /* record.c */

@@ -75,6 +75,12 @@ MODULE_PARM_DESC(family, "address family number of AF_XS");
 /* Topology: names, endpoints, pipe attach/detach (see lock order above). */
 DEFINE_MUTEX(xs_topo_lock);
 
+/*
+ * Every work item of the module (orphan expiry, deferred wake-ups) runs on
+ * this queue, so that module exit can wait for the last one to finish.
+ */
+struct workqueue_struct *xs_wq;
+
 /* Default socket buffers: large enough for ZeroMQ-sized messages. */
 #define XS_DEFAULT_BUF	(4 << 20)
 
@@ -603,9 +609,12 @@ static int __init xs_module_init(void)
 		return -EINVAL;
 	xs_family_ops.family = xs_family;
 
+	xs_wq = alloc_workqueue("af_xs", 0, 0);
+	if (!xs_wq)
+		return -ENOMEM;
 	err = proto_register(&xs_proto, 1);
 	if (err)
-		goto out;
+		goto out_wq;
 	err = xs_pipe_init();
 	if (err)
 		goto out_proto;
@@ -623,7 +632,8 @@ out_pipe:
 	xs_pipe_exit();
 out_proto:
 	proto_unregister(&xs_proto);
-out:
+out_wq:
+	destroy_workqueue(xs_wq);
 	return err;
 }
 
@@ -632,6 +642,8 @@ static void __exit xs_module_exit(void)
 	sock_unregister(xs_family);
 	xs_orphans_flush(NULL);
 	unregister_pernet_subsys(&xs_net_ops);
+	/* no socket is left: wait for the work items still running */
+	destroy_workqueue(xs_wq);
 	/* sockets are freed after a grace period: wait for the last ones */
 	rcu_barrier();
 	xs_pipe_exit();

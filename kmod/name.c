@@ -216,7 +216,7 @@ static bool xs_orphan_start(struct xs_sock *xs, struct xs_pipe *p)
 	list_add_tail(&p->orphan_node, &xs_orphans);
 	refcount_inc(&p->ref);		/* the work's */
 	INIT_DELAYED_WORK(&p->linger, xs_orphan_expire);
-	schedule_delayed_work(&p->linger, msecs_to_jiffies(ms));
+	queue_delayed_work(xs_wq, &p->linger, msecs_to_jiffies(ms));
 	return true;
 }
 

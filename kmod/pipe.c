@@ -214,7 +214,7 @@ void xs_defer_wake(struct xs_sock *xs, struct xs_pipe_end *me)
 	xs->wake_ticks = 0;
 	xs->wake_seen = xs->batch_deliveries;
 	sock_hold(&xs->sk);
-	if (!schedule_delayed_work(&xs->wake_work, 1))
+	if (!queue_delayed_work(xs_wq, &xs->wake_work, 1))
 		sock_put(&xs->sk);
 }
 
@@ -250,7 +250,7 @@ void xs_wake_work(struct work_struct *work)
 		/* the batch is still going: look again next tick */
 		xs->wake_seen = xs->batch_deliveries;
 		mutex_unlock(&xs->route_lock);
-		if (schedule_delayed_work(&xs->wake_work, 1))
+		if (queue_delayed_work(xs_wq, &xs->wake_work, 1))
 			return;		/* keeps our reference */
 		sock_put(&xs->sk);
 		return;
