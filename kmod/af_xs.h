@@ -13,6 +13,8 @@
 #include <linux/spinlock.h>
 #include <linux/pid.h>
 #include <linux/workqueue.h>
+#include <linux/slab.h>
+#include <linux/xarray.h>
 #include <net/sock.h>
 #include <linux/xs.h>
 
@@ -38,6 +40,7 @@ struct xs_record {
 	refcount_t		ref;
 	u32			nparts;
 	size_t			size;		/* payload bytes of all parts */
+	size_t			truesize;	/* what the kernel holds for it */
 	struct list_head	parts;
 	/* the sender, for SO_PASSCRED */
 	struct pid		*pid;
@@ -58,7 +61,9 @@ struct xs_msg {
 	struct xs_part		*head;		/* identity part read first, owned */
 	struct xs_part		*next;		/* next part of @rec to read */
 	struct pid		*reader;	/* thread inside this record */
+	struct task_struct	*reader_task;	/* compared only, never used */
 	u32			epoch;		/* of the sender's end, at delivery */
+	u32			charge;		/* rx_mem it holds while queued */
 };
 
 /*
@@ -96,8 +101,7 @@ struct xs_pipe {
 	refcount_t		ref;
 	struct xs_pipe_end	end[2];
 	struct list_head	pending;	/* xs_msg, conn route lock */
-	u32			pending_count;
-	size_t			pending_bytes;
+	size_t			pending_mem;	/* their charge, conn route lock */
 	struct xs_name		*name;
 	struct list_head	name_node;	/* in name->pipes, topo lock */
 	const struct cred	*cred;		/* connector's, filesystem names */
@@ -113,8 +117,10 @@ struct xs_pipe {
 struct xs_tx {
 	struct list_head	node;		/* in xs->txs, xs->tx_lock */
 	struct pid		*owner;
+	struct task_struct	*task;		/* compared only, never used */
 	struct xs_record	*rec;
 	struct xs_pipe_end	*from;		/* reserved pipe (ref) or NULL */
+	struct xs_msg		*msg;		/* for delivery there, at MSG_EOR */
 };
 
 /*
@@ -137,6 +143,12 @@ struct xs_pattern {
 	 * -EAGAIN when none has room (the caller waits).  NULL: never blocks.
 	 */
 	int		(*send_begin)(struct xs_sock *xs, struct xs_tx *tx);
+	/*
+	 * Optional, MSG_EOR, before send_end: complete tx->rec (an envelope).
+	 * An error fails the send and must leave the record and the
+	 * pattern's state as they were.
+	 */
+	int		(*send_prepare)(struct xs_sock *xs, struct xs_tx *tx);
 	/* MSG_EOR: route tx->rec; reservations in @tx are consumed. */
 	void		(*send_end)(struct xs_sock *xs, struct xs_tx *tx);
 	/* Optional.  The other end of @pe got a socket. */
@@ -175,7 +187,6 @@ struct xs_pattern {
 struct xs_sock {
 	struct sock		sk;		/* first: sk_alloc() sizes it */
 	const struct xs_pattern	*pat;
-	struct list_head	net_node;	/* xs_net->socks, topo lock */
 	struct list_head	eps;		/* struct xs_ep, topo lock */
 
 	/* Routing state: pipes and pattern data. */
@@ -190,6 +201,9 @@ struct xs_sock {
 	unsigned long		wake_seen;	/* deliveries at the last check */
 	unsigned int		wake_ticks;	/* checks since the batch began */
 	struct delayed_work	wake_work;
+	/* what waits on our pipes that nobody bound yet (route lock) */
+	size_t			pending_mem;
+	u32			proc_id;	/* in xs_net.socks */
 
 	/* Records in progress, one per sending thread. */
 	spinlock_t		tx_lock;
@@ -199,8 +213,10 @@ struct xs_sock {
 	spinlock_t		rx_lock;
 	struct list_head	rxq;		/* xs_msg not yet started */
 	struct list_head	reading;	/* xs_msg a thread is inside */
+	/* written under rx_lock, read locklessly (READ_ONCE) */
 	u32			rx_count;
-	size_t			rx_bytes;
+	size_t			rx_bytes;	/* payload */
+	size_t			rx_mem;		/* charge: xs_msg.charge */
 
 	/* Options, written under lock_sock(), read locklessly. */
 	u8			identity_len;	/* XS_IDENTITY, xs_topo_lock */
@@ -230,6 +246,12 @@ extern int xs_family;
 extern struct workqueue_struct *xs_wq;
 void xs_wake_writer(struct xs_sock *xs);
 
+/* What the kernel holds for an allocation of @size bytes. */
+static inline size_t xs_mem(size_t size)
+{
+	return kmalloc_size_roundup(size);
+}
+
 /* record.c */
 int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		 int flags);
@@ -246,9 +268,12 @@ int xs_next_part_len(struct xs_sock *xs);
 bool xs_rcvmore(struct xs_sock *xs);
 bool xs_readable(struct xs_sock *xs);
 void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to);
+size_t xs_msg_charge(const struct xs_msg *m);
 void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake);
+bool xs_rx_full(struct xs_sock *xs);
 void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs);
 void xs_msg_release(struct xs_msg *m);
+bool xs_is_io_worker(void);
 extern atomic64_t xs_record_bytes;
 extern atomic64_t xs_record_count;
 
@@ -257,6 +282,7 @@ int xs_pipe_init(void);
 void xs_pipe_exit(void);
 struct xs_msg *xs_msg_alloc(void);
 struct xs_msg *xs_msg_alloc_gfp(gfp_t gfp);
+size_t xs_msg_mem(void);
 void xs_msg_free(struct xs_msg *m);
 struct xs_pipe *xs_pipe_create(struct xs_name *name);
 void xs_pipe_put(struct xs_pipe *p);
@@ -270,7 +296,7 @@ bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me);
 bool xs_pipe_reserve(struct xs_sock *from, struct xs_pipe_end *me);
 void xs_pipe_unreserve(struct xs_pipe_end *me);
 void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
-		     struct xs_record *rec, bool reserved,
+		     struct xs_record *rec, struct xs_msg *reserved,
 		     struct xs_part *start);
 void xs_msg_release(struct xs_msg *m);
 
@@ -288,7 +314,8 @@ void xs_name_show(struct seq_file *seq, struct xs_sock *xs);
 #define XS_NAME_HASH_BITS	8
 struct xs_net {
 	struct hlist_head	names[1 << XS_NAME_HASH_BITS];	/* topo lock */
-	struct list_head	socks;				/* topo lock */
+	struct xarray		socks;		/* by xs_sock.proc_id */
+	u32			next_proc_id;
 };
 
 struct xs_net *xs_net(const struct net *net);
@@ -316,6 +343,9 @@ extern const struct xs_pattern xs_xrespondent_pattern;
 
 /* Envelopes and replies (reqrep.c), shared with the survey patterns. */
 int xs_record_push(struct xs_record *rec, const void *data, size_t len);
+struct xs_part *xs_part_alloc(const void *data, size_t len);
+void xs_record_push_list(struct xs_record *rec, struct list_head *parts);
+void xs_part_list_free(struct list_head *parts);
 bool xs_skip_envelope(struct xs_msg *m, bool (*is_bottom)(struct xs_part *));
 void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx);
 int xs_replier_init(struct xs_sock *xs);
@@ -324,6 +354,7 @@ int xs_replier_recv_begin(struct xs_sock *xs, long *timeo);
 int xs_replier_recv_take(struct xs_sock *xs, struct xs_msg *m);
 void xs_replier_recv_done(struct xs_sock *xs, struct xs_msg *m);
 int xs_replier_send_begin(struct xs_sock *xs, struct xs_tx *tx);
+int xs_replier_send_prepare(struct xs_sock *xs, struct xs_tx *tx);
 void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx);
 
 /* Helpers shared by the patterns (pattern.c). */

@@ -81,8 +81,34 @@ DEFINE_MUTEX(xs_topo_lock);
  */
 struct workqueue_struct *xs_wq;
 
-/* Default socket buffers: large enough for ZeroMQ-sized messages. */
-#define XS_DEFAULT_BUF	(4 << 20)
+/*
+ * Default socket buffers: large enough for ZeroMQ-sized messages, which
+ * the net.core defaults (about 200 KiB) are not; root sets them here.
+ * SO_SNDBUF/SO_RCVBUF still cap what a user asks for at wmem_max/rmem_max.
+ */
+static unsigned int xs_sndbuf_default = 4 << 20;
+module_param_named(sndbuf_default, xs_sndbuf_default, uint, 0644);
+MODULE_PARM_DESC(sndbuf_default, "SO_SNDBUF of a new AF_XS socket, bytes");
+static unsigned int xs_rcvbuf_default = 4 << 20;
+module_param_named(rcvbuf_default, xs_rcvbuf_default, uint, 0644);
+MODULE_PARM_DESC(rcvbuf_default, "SO_RCVBUF of a new AF_XS socket, bytes");
+
+/*
+ * Records alive in the whole module and their payload bytes, for root only
+ * (a namespace's /proc/net/xs shows its own sockets' queues).
+ */
+static int xs_live_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "records %lld bytes %lld\n",
+			  atomic64_read(&xs_record_count),
+			  atomic64_read(&xs_record_bytes));
+}
+
+static const struct kernel_param_ops xs_live_ops = {
+	.get	= xs_live_get,
+};
+module_param_cb(live, &xs_live_ops, NULL, 0400);
+MODULE_PARM_DESC(live, "records alive in the module and their bytes");
 
 static unsigned int xs_net_id __read_mostly;
 
@@ -121,6 +147,22 @@ void xs_wake_writer(struct xs_sock *xs)
 	xs->sk.sk_write_space(&xs->sk);
 }
 
+/* Wake the senders at the other end of our pipes (our limits went up). */
+static void xs_wake_peers(struct xs_sock *xs)
+{
+	struct xs_pipe_end *pe;
+	struct xs_sock *peer;
+
+	mutex_lock(&xs->route_lock);
+	list_for_each_entry(pe, &xs->pipes, node) {
+		/* stable under our route lock: @pe is ours */
+		peer = xs_other_end(pe)->xs;
+		if (peer)
+			xs_wake_writer(peer);
+	}
+	mutex_unlock(&xs->route_lock);
+}
+
 static void xs_write_space(struct sock *sk)
 {
 	struct socket_wq *wq;
@@ -152,9 +194,9 @@ static int xs_release(struct socket *sock)
 	xs_flush_wakes(xs);
 	mutex_unlock(&xs->route_lock);
 
+	xa_erase(&xs_net(sock_net(sk))->socks, xs->proc_id);
 	mutex_lock(&xs_topo_lock);
 	xs_name_release_all(xs);
-	list_del(&xs->net_node);
 	mutex_unlock(&xs_topo_lock);
 	WARN_ON_ONCE(!list_empty(&xs->pipes));
 
@@ -308,7 +350,10 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 			WRITE_ONCE(xs->survey_timeout, val);
 		release_sock(sk);
 		/* a higher limit may let blocked senders (ours or peers') in */
-		xs_wake_writer(xs);
+		if (optname == XS_RCVHWM)
+			xs_wake_peers(xs);
+		else
+			xs_wake_writer(xs);
 		return 0;
 	case XS_MAXMSGSIZE:
 		if (optlen != sizeof(s64))
@@ -500,7 +545,6 @@ static const struct proto_ops xs_ops = {
 static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 {
 	xs->pat = pat;
-	INIT_LIST_HEAD(&xs->net_node);
 	INIT_LIST_HEAD(&xs->eps);
 	mutex_init(&xs->route_lock);
 	INIT_LIST_HEAD(&xs->pipes);
@@ -513,6 +557,8 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	INIT_LIST_HEAD(&xs->reading);
 	xs->rx_count = 0;
 	xs->rx_bytes = 0;
+	xs->rx_mem = 0;
+	xs->pending_mem = 0;
 	xs->sndhwm = XS_HWM_DEFAULT;
 	xs->rcvhwm = XS_HWM_DEFAULT;
 	xs->linger = 0;
@@ -532,7 +578,9 @@ static int xs_create(struct net *net, struct socket *sock, int protocol,
 {
 	const struct xs_pattern *pat;
 	struct xs_sock *xs;
+	struct xs_net *xn;
 	struct sock *sk;
+	int err;
 
 	if (sock->type != SOCK_SEQPACKET)
 		return -ESOCKTNOSUPPORT;
@@ -547,28 +595,33 @@ static int xs_create(struct net *net, struct socket *sock, int protocol,
 	sock->ops = &xs_ops;
 	sk->sk_protocol = protocol;
 	sk->sk_write_space = xs_write_space;
-	sk->sk_sndbuf = XS_DEFAULT_BUF;
-	sk->sk_rcvbuf = XS_DEFAULT_BUF;
+	sk->sk_sndbuf = clamp_t(unsigned int, READ_ONCE(xs_sndbuf_default),
+				SOCK_MIN_SNDBUF, INT_MAX);
+	sk->sk_rcvbuf = clamp_t(unsigned int, READ_ONCE(xs_rcvbuf_default),
+				SOCK_MIN_RCVBUF, INT_MAX);
 	sock_set_flag(sk, SOCK_RCU_FREE);
 
 	xs = xs_sk(sk);
 	xs_sock_init(xs, pat);
-	if (pat->init) {
-		int err = pat->init(xs);
-
-		if (err) {
-			sock_orphan(sk);
-			sock->sk = NULL;
-			sk_free(sk);
-			return err;
-		}
-	}
-
-	mutex_lock(&xs_topo_lock);
-	list_add_tail(&xs->net_node, &xs_net(net)->socks);
-	mutex_unlock(&xs_topo_lock);
+	err = pat->init ? pat->init(xs) : 0;
+	if (err)
+		goto out_free;
+	xn = xs_net(net);
+	err = xa_alloc_cyclic(&xn->socks, &xs->proc_id, xs, xa_limit_32b,
+			      &xn->next_proc_id, GFP_KERNEL_ACCOUNT);
+	if (err < 0)
+		goto out_release;
 	sock_prot_inuse_add(net, &xs_proto, 1);
 	return 0;
+
+out_release:
+	if (pat->release)
+		pat->release(xs);
+out_free:
+	sock_orphan(sk);
+	sock->sk = NULL;
+	sk_free(sk);
+	return err;
 }
 
 static struct net_proto_family xs_family_ops = {
@@ -584,7 +637,7 @@ static int __net_init xs_net_init(struct net *net)
 
 	for (i = 0; i < ARRAY_SIZE(xn->names); i++)
 		INIT_HLIST_HEAD(&xn->names[i]);
-	INIT_LIST_HEAD(&xn->socks);
+	xa_init_flags(&xn->socks, XA_FLAGS_ALLOC);
 	return xs_proc_init_net(net);
 }
 
@@ -592,6 +645,7 @@ static void __net_exit xs_net_exit(struct net *net)
 {
 	xs_orphans_flush(net);
 	xs_proc_exit_net(net);
+	xa_destroy(&xs_net(net)->socks);
 }
 
 static struct pernet_operations xs_net_ops = {

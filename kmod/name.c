@@ -431,12 +431,27 @@ void xs_name_release_all(struct xs_sock *xs)
 		xs_ep_remove(xs, ep, true);
 }
 
-/* /proc/net/xs: the socket's names, " b:NAME" bound, " c:NAME" connected. */
+/*
+ * /proc/net/xs: the socket's names, " b:NAME" bound, " c:NAME" connected,
+ * each byte that could be mistaken for a separator (or is not printable
+ * ASCII) as an octal escape "\ooo".
+ */
 void xs_name_show(struct seq_file *seq, struct xs_sock *xs)
 {
 	struct xs_ep *ep;
+	int i;
+	u8 c;
 
-	list_for_each_entry(ep, &xs->eps, node)
-		seq_printf(seq, " %c:%*pE", ep->pipe ? 'c' : 'b',
-			   ep->name->len, ep->name->name);
+	mutex_lock(&xs_topo_lock);
+	list_for_each_entry(ep, &xs->eps, node) {
+		seq_printf(seq, " %c:", ep->pipe ? 'c' : 'b');
+		for (i = 0; i < ep->name->len; i++) {
+			c = ep->name->name[i];
+			if (c <= ' ' || c >= 0x7f || c == '\\')
+				seq_printf(seq, "\\%03o", c);
+			else
+				seq_putc(seq, c);
+		}
+	}
+	mutex_unlock(&xs_topo_lock);
 }

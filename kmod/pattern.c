@@ -65,10 +65,12 @@ int xs_rr_send_begin(struct xs_sock *xs, struct xs_tx *tx)
 void xs_reserved_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
 	struct xs_pipe_end *from = tx->from;
+	struct xs_msg *m = tx->msg;
 
 	lockdep_assert_held(&xs->route_lock);
 	tx->from = NULL;
-	xs_pipe_deliver(xs, from, tx->rec, true, NULL);
+	tx->msg = NULL;
+	xs_pipe_deliver(xs, from, tx->rec, m, NULL);
 	xs_pipe_put(from->pipe);
 }
 
@@ -80,7 +82,7 @@ void xs_deliver_all(struct xs_sock *xs, struct xs_record *rec,
 
 	lockdep_assert_held(&xs->route_lock);
 	list_for_each_entry(pe, &xs->pipes, node)
-		xs_pipe_deliver(xs, pe, rec, false, start);
+		xs_pipe_deliver(xs, pe, rec, NULL, start);
 }
 
 /* route lock held: receive-only patterns take any compatible peer. */

@@ -33,6 +33,12 @@ struct xs_msg *xs_msg_alloc_gfp(gfp_t gfp)
 	return kmem_cache_alloc(xs_msg_cache, gfp);
 }
 
+/* What the kernel holds for one xs_msg. */
+size_t xs_msg_mem(void)
+{
+	return kmem_cache_size(xs_msg_cache);
+}
+
 void xs_msg_free(struct xs_msg *m)
 {
 	kmem_cache_free(xs_msg_cache, m);
@@ -75,21 +81,24 @@ bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me)
 {
 	struct xs_pipe_end *to = xs_other_end(me);
 	struct xs_sock *rx = to->xs;
-	int snd = READ_ONCE(from->sndhwm);
-	int limit;
+	s64 limit = READ_ONCE(from->sndhwm);
 
 	lockdep_assert_held(&from->route_lock);
 	if (rx) {
-		int rcv = READ_ONCE(rx->rcvhwm);
-
-		if (READ_ONCE(rx->rx_bytes) >= READ_ONCE(rx->sk.sk_rcvbuf))
+		if (xs_rx_full(rx))
 			return false;
-		limit = snd && rcv ? snd + rcv : 0;
-	} else {
-		/* nobody bound yet: only our side of the pipe holds records */
-		if (me->pipe->pending_bytes >= READ_ONCE(from->sk.sk_sndbuf))
-			return false;
-		limit = snd;
+		/*
+		 * Each side's high-water mark counts on its own (0: that side
+		 * sets no limit), so a sender without one cannot switch off
+		 * the receiver's.  In 64 bits: INT_MAX + INT_MAX.
+		 */
+		limit += READ_ONCE(rx->rcvhwm);
+	} else if (from->pending_mem >= (size_t)READ_ONCE(from->sk.sk_sndbuf)) {
+		/*
+		 * Nobody bound yet: only our side holds records, charged to
+		 * our SO_SNDBUF over all our pipes together.
+		 */
+		return false;
 	}
 	return !limit || atomic_read(&to->inflight) < limit;
 }
@@ -117,6 +126,9 @@ static int xs_msg_prepare(struct xs_sock *rx, struct xs_msg *m)
 {
 	struct xs_pipe_end *to = m->to;
 
+	/* a PUB keeps nothing it could never read */
+	if (!rx->pat->can_recv)
+		return -EINVAL;
 	if (rx->pat->prefix_identity) {
 		m->head = kmalloc(struct_size(m->head, data, to->id_len),
 				  GFP_KERNEL_ACCOUNT);
@@ -132,32 +144,38 @@ static int xs_msg_prepare(struct xs_sock *rx, struct xs_msg *m)
 
 /*
  * Queue @rec to the other end of @me, to be read from part @start (NULL:
- * the first).  With @reserved, the room was kept by xs_pipe_reserve();
- * otherwise the record is dropped when the pipe is full.
+ * the first).  With @reserved (the xs_msg to use, which this consumes),
+ * the room was kept by xs_pipe_reserve(); otherwise the record is dropped
+ * when the pipe is full.
  */
 void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
-		     struct xs_record *rec, bool reserved,
+		     struct xs_record *rec, struct xs_msg *reserved,
 		     struct xs_part *start)
 {
 	struct xs_pipe_end *to = xs_other_end(me);
 	struct xs_pipe *p = me->pipe;
 	struct xs_sock *rx;
-	struct xs_msg *m;
+	struct xs_msg *m = reserved;
 
 	lockdep_assert_held(&from->route_lock);
 	if (!reserved && !xs_pipe_reserve(from, me))
 		goto dropped;
-	/* our end left the pipe since the room was kept */
-	if (list_empty(&me->node))
+	/*
+	 * Is @me still ours?  A reply or a reservation may outlive our hold
+	 * on the pipe (XS_UNBIND, and another socket bound the name since).
+	 * Only while @me is ours does our route lock keep the socket at the
+	 * other end alive (family.c, lifetimes).
+	 */
+	if (READ_ONCE(me->xs) != from)
 		goto drop;
 	rx = to->xs;
 	if (!rx && to->idx == XS_CONN)
 		goto drop;
-	if (rx && !rx->pat->can_recv)
-		goto drop;
-	m = xs_msg_alloc();
+	if (!m)
+		m = xs_msg_alloc();
 	if (!m)
 		goto drop;
+	reserved = NULL;
 	refcount_inc(&rec->ref);
 	refcount_inc(&p->ref);
 	m->rec = rec;
@@ -173,7 +191,9 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	}
 	if (!rx) {
 		list_add_tail(&m->node, &p->pending);
-		p->pending_bytes += rec->size;
+		m->charge = xs_msg_charge(m);
+		p->pending_mem += m->charge;
+		from->pending_mem += m->charge;
 		return;
 	}
 	if (from->defer_wakes)
@@ -182,6 +202,8 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	return;
 
 drop:
+	if (reserved)
+		xs_msg_free(reserved);
 	xs_pipe_unreserve(me);
 dropped:
 	atomic64_inc(&from->drops);
@@ -276,19 +298,38 @@ static void xs_identity_of(struct xs_sock *xs, struct xs_pipe_end *pe)
 	put_unaligned_be32(atomic_inc_return(&xs_next_identity), pe->id + 1);
 }
 
-/* Records waiting for @xs get their identity head and start; bad: dropped. */
-static void xs_pending_prepare(struct xs_sock *xs, struct xs_pipe *p)
+/* A waiting record of @p that will never be read: drop it, counted. */
+static void xs_pending_drop(struct xs_sock *rx, struct xs_sock *sender,
+			    struct xs_msg *m)
+{
+	list_del(&m->node);
+	atomic_dec(&m->to->inflight);
+	atomic64_inc(&rx->missed);
+	if (sender)
+		atomic64_inc(&sender->drops);
+	xs_msg_release(m);
+}
+
+/*
+ * The binder @xs takes the records that waited on @p for it (the
+ * connector @sender's route lock held, or @sender NULL: an orphan): each
+ * gets its identity head and start, then they join its queue as far as
+ * its limits allow.  What it cannot take or read is dropped and counted.
+ */
+static void xs_pending_take(struct xs_sock *xs, struct xs_pipe *p,
+			    struct xs_sock *sender)
 {
 	struct xs_msg *m, *tmp;
 
-	list_for_each_entry_safe(m, tmp, &p->pending, node) {
-		if (!xs_msg_prepare(xs, m))
-			continue;
-		list_del(&m->node);
-		atomic_dec(&m->to->inflight);
-		atomic64_inc(&xs->missed);
-		xs_msg_release(m);
-	}
+	list_for_each_entry_safe(m, tmp, &p->pending, node)
+		if (xs_msg_prepare(xs, m))
+			xs_pending_drop(xs, sender, m);
+	xs_rx_splice(xs, &p->pending);
+	list_for_each_entry_safe(m, tmp, &p->pending, node)
+		xs_pending_drop(xs, sender, m);
+	if (sender)
+		sender->pending_mem -= p->pending_mem;
+	p->pending_mem = 0;
 }
 
 /*
@@ -306,6 +347,12 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	lockdep_assert_held(&xs_topo_lock);
 	/* a reply kept for this end's previous socket must not reach @xs */
 	WRITE_ONCE(me->epoch, me->epoch + 1);
+	/*
+	 * The binder will know the connector by this identity, even if the
+	 * connector is gone by then (an orphan's records, XS_LINGER).
+	 */
+	if (idx == XS_CONN)
+		xs_identity_of(xs, &p->end[XS_BIND]);
 	if (peer) {
 		/* both sides learn the other's identity before either sends */
 		mutex_lock(&peer->route_lock);
@@ -318,6 +365,9 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	if (!err) {
 		list_add_tail(&me->node, &xs->pipes);
 		xs->npipes++;
+		/* with no peer, nobody else reads it: ours at once */
+		if (!peer)
+			WRITE_ONCE(me->xs, xs);
 	}
 	mutex_unlock(&xs->route_lock);
 	if (err)
@@ -326,20 +376,14 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	/* a sender of ours may have been waiting for a destination */
 	xs_wake_writer(xs);
 	if (!peer) {
-		WRITE_ONCE(me->xs, xs);
 		/* an orphan's records (XS_LINGER) finally have a reader */
-		if (idx == XS_BIND) {
-			p->pending_bytes = 0;
-			xs_pending_prepare(xs, p);
-			xs_rx_splice(xs, &p->pending);
-		}
+		if (idx == XS_BIND)
+			xs_pending_take(xs, p, NULL);
 		return 0;
 	}
 	mutex_lock(&peer->route_lock);
 	WRITE_ONCE(me->xs, xs);
-	p->pending_bytes = 0;
-	xs_pending_prepare(xs, p);
-	xs_rx_splice(xs, &p->pending);
+	xs_pending_take(xs, p, peer);
 	if (peer->pat->peer_attached)
 		peer->pat->peer_attached(peer, &p->end[!idx]);
 	mutex_unlock(&peer->route_lock);
@@ -388,16 +432,23 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 /* xs_topo_lock held.  The connector is done with @p: tear it down. */
 void xs_pipe_destroy(struct xs_pipe *p)
 {
+	struct xs_sock *conn = p->end[XS_CONN].xs;
 	struct xs_msg *m, *tmp;
 
 	xs_pipe_leave(p, XS_CONN, true);
+	/* the connector, still open, stops paying for what waited on @p */
+	if (conn) {
+		mutex_lock(&conn->route_lock);
+		conn->pending_mem -= p->pending_mem;
+		mutex_unlock(&conn->route_lock);
+	}
 	xs_pipe_leave(p, XS_BIND, false);
 	list_for_each_entry_safe(m, tmp, &p->pending, node) {
 		list_del(&m->node);
 		atomic_dec(&m->to->inflight);
 		xs_msg_release(m);
 	}
-	p->pending_bytes = 0;
+	p->pending_mem = 0;
 	list_del_init(&p->name_node);
 	xs_pipe_put(p);
 }

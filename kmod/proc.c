@@ -1,6 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * AF_XS /proc/net/xs: one line per socket of the namespace.
+ *
+ * Format (docs/semantics.md): a header "# records N bytes N" with what the
+ * sockets of this namespace hold in their receive queues (no other
+ * namespace's traffic shows), a line of column names, then per socket
+ * "inode pattern pipes rx_records rx_bytes rx_mem drops missed" followed by
+ * its names, each " b:NAME" (bound) or " c:NAME" (connected) with every
+ * byte outside printable ASCII, the space and the backslash written as a
+ * three-digit octal escape "\ooo", so a name cannot pose as another field.
+ *
+ * The sockets are found in the namespace's xarray by id, so each chunk
+ * of a long read resumes where the last one stopped instead of walking
+ * the list from its head.  A socket being shown is held by a reference;
+ * no lock is held across chunks.
  */
 
 #include <linux/proc_fs.h>
@@ -9,38 +22,87 @@
 
 #include "af_xs.h"
 
-/* Holds xs_topo_lock from start to stop: the socket list is stable. */
+/* The header's totals: every socket of the namespace, read locklessly. */
+static void xs_seq_header(struct seq_file *seq, struct xs_net *xn)
+{
+	unsigned long idx, records = 0, bytes = 0;
+	struct xs_sock *xs;
+
+	rcu_read_lock();
+	xa_for_each(&xn->socks, idx, xs) {
+		records += READ_ONCE(xs->rx_count);
+		bytes += READ_ONCE(xs->rx_bytes);
+	}
+	rcu_read_unlock();
+	seq_printf(seq, "# records %lu bytes %lu\n", records, bytes);
+	seq_puts(seq, "inode pattern pipes rx_records rx_bytes rx_mem drops missed names\n");
+}
+
+/* The first socket with an id >= *@idx, referenced, or NULL. */
+static struct xs_sock *xs_seq_get(struct xs_net *xn, unsigned long *idx)
+{
+	struct xs_sock *xs;
+
+	rcu_read_lock();
+	for (;;) {
+		xs = xa_find(&xn->socks, idx, ULONG_MAX, XA_PRESENT);
+		/* freed after a grace period (SOCK_RCU_FREE) */
+		if (!xs || refcount_inc_not_zero(&xs->sk.sk_refcnt))
+			break;
+		++*idx;
+	}
+	rcu_read_unlock();
+	return xs;
+}
+
+/* *pos 0 is the header, *pos n + 1 the socket of id n or the next one. */
 static void *xs_seq_start(struct seq_file *seq, loff_t *pos)
 {
-	mutex_lock(&xs_topo_lock);
-	return seq_list_start_head(&xs_net(seq_file_net(seq))->socks, *pos);
+	unsigned long idx;
+	struct xs_sock *xs;
+
+	if (!*pos)
+		return SEQ_START_TOKEN;
+	idx = *pos - 1;
+	xs = xs_seq_get(xs_net(seq_file_net(seq)), &idx);
+	if (xs)
+		*pos = idx + 1;
+	return xs;
 }
 
 static void *xs_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 {
-	return seq_list_next(v, &xs_net(seq_file_net(seq))->socks, pos);
+	unsigned long idx = 0;
+	struct xs_sock *xs;
+
+	if (v != SEQ_START_TOKEN) {
+		idx = xs_sk(v)->proc_id + 1;
+		sock_put(v);
+	}
+	xs = xs_seq_get(xs_net(seq_file_net(seq)), &idx);
+	*pos = xs ? idx + 1 : *pos + 1;
+	return xs;
 }
 
 static void xs_seq_stop(struct seq_file *seq, void *v)
 {
-	mutex_unlock(&xs_topo_lock);
+	if (v && v != SEQ_START_TOKEN)
+		sock_put(v);
 }
 
 static int xs_seq_show(struct seq_file *seq, void *v)
 {
 	struct xs_sock *xs;
 
-	if (v == &xs_net(seq_file_net(seq))->socks) {
-		seq_printf(seq, "# records %lld bytes %lld\n",
-			   atomic64_read(&xs_record_count),
-			   atomic64_read(&xs_record_bytes));
-		seq_puts(seq, "inode pattern pipes rx_records rx_bytes drops missed names\n");
+	if (v == SEQ_START_TOKEN) {
+		xs_seq_header(seq, xs_net(seq_file_net(seq)));
 		return 0;
 	}
-	xs = list_entry(v, struct xs_sock, net_node);
-	seq_printf(seq, "%lu %s %u %u %zu %lld %lld", sock_i_ino(&xs->sk),
-		   xs->pat->name, xs->npipes, READ_ONCE(xs->rx_count),
-		   READ_ONCE(xs->rx_bytes), atomic64_read(&xs->drops),
+	xs = xs_sk(v);
+	seq_printf(seq, "%lu %s %u %u %zu %zu %lld %lld", sock_i_ino(&xs->sk),
+		   xs->pat->name, READ_ONCE(xs->npipes),
+		   READ_ONCE(xs->rx_count), READ_ONCE(xs->rx_bytes),
+		   READ_ONCE(xs->rx_mem), atomic64_read(&xs->drops),
 		   atomic64_read(&xs->missed));
 	xs_name_show(seq, xs);
 	seq_putc(seq, '\n');

@@ -32,6 +32,7 @@ struct xs_record *xs_record_alloc_gfp(gfp_t gfp)
 	refcount_set(&rec->ref, 1);
 	rec->nparts = 0;
 	rec->size = 0;
+	rec->truesize = xs_mem(sizeof(*rec));
 	INIT_LIST_HEAD(&rec->parts);
 	rec->pid = get_pid(task_tgid(current));
 	current_uid_gid(&rec->uid, &rec->gid);
@@ -53,30 +54,102 @@ void xs_record_put(struct xs_record *rec)
 	kfree(rec);
 }
 
+/* What the kernel holds for @part (kvmalloc()ed: slab or vmalloc). */
+static size_t xs_part_mem(const struct xs_part *part)
+{
+	size_t size = struct_size(part, data, part->len);
+
+	return is_vmalloc_addr(part) ? PAGE_ALIGN(size) : xs_mem(size);
+}
+
 void xs_record_append(struct xs_record *rec, struct xs_part *part)
 {
 	list_add_tail(&part->node, &rec->parts);
 	rec->nparts++;
 	rec->size += part->len;
+	rec->truesize += xs_part_mem(part);
 	atomic64_add(part->len, &xs_record_bytes);
 }
 
-/* Copy one part from @msg and append it; on error @rec is unchanged. */
-int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len)
+/* The record is not shared yet: take its last part off again. */
+static void xs_record_drop_last(struct xs_record *rec)
+{
+	struct xs_part *part = list_last_entry(&rec->parts, struct xs_part,
+					       node);
+
+	list_del(&part->node);
+	rec->nparts--;
+	rec->size -= part->len;
+	rec->truesize -= xs_part_mem(part);
+	atomic64_sub(part->len, &xs_record_bytes);
+	kvfree(part);
+}
+
+/*
+ * A part of @len bytes (sized by user input: it must neither warn nor
+ * fail loudly), filled from @data unless NULL.
+ */
+struct xs_part *xs_part_alloc(const void *data, size_t len)
 {
 	struct xs_part *part;
 
 	part = kvmalloc(struct_size(part, data, len),
 			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!part)
+		return NULL;
+	part->len = len;
+	if (data && len)
+		memcpy(part->data, data, len);
+	return part;
+}
+
+void xs_part_list_free(struct list_head *parts)
+{
+	struct xs_part *part, *tmp;
+
+	list_for_each_entry_safe(part, tmp, parts, node)
+		kvfree(part);
+	INIT_LIST_HEAD(parts);
+}
+
+/* Put @parts, in order, in front of @rec (not yet shared). */
+void xs_record_push_list(struct xs_record *rec, struct list_head *parts)
+{
+	struct xs_part *part, *tmp;
+	LIST_HEAD(front);
+
+	list_for_each_entry_safe(part, tmp, parts, node) {
+		/* appended for the accounting, then moved to the front */
+		xs_record_append(rec, part);
+		list_move_tail(&part->node, &front);
+	}
+	list_splice(&front, &rec->parts);
+	INIT_LIST_HEAD(parts);
+}
+
+/* Copy one part from @msg and append it; on error @rec is unchanged. */
+int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len)
+{
+	struct xs_part *part = xs_part_alloc(NULL, len);
+
+	if (!part)
 		return -ENOMEM;
 	if (len && !copy_from_iter_full(part->data, len, &msg->msg_iter)) {
 		kvfree(part);
 		return -EFAULT;
 	}
-	part->len = len;
 	xs_record_append(rec, part);
 	return 0;
+}
+
+/*
+ * io_uring runs a request in a worker thread (SQPOLL, or one it could not
+ * complete at once) that does not belong to the submitting thread, so it
+ * can take part in no record spanning several calls.
+ */
+bool xs_is_io_worker(void)
+{
+	return current->flags & PF_IO_WORKER;
 }
 
 /* ---- sending ---------------------------------------------------------- */
@@ -88,6 +161,10 @@ static void xs_tx_clear(struct xs_tx *tx)
 		xs_pipe_unreserve(tx->from);
 		xs_pipe_put(tx->from->pipe);
 		tx->from = NULL;
+	}
+	if (tx->msg) {
+		xs_msg_free(tx->msg);
+		tx->msg = NULL;
 	}
 	if (tx->rec) {
 		xs_record_put(tx->rec);
@@ -102,15 +179,23 @@ static void xs_tx_free(struct xs_tx *tx)
 	kfree(tx);
 }
 
+/*
+ * Is @pid, @task the calling thread?  The pid alone is not enough: a thread
+ * that calls exec() takes over its group leader's pid.
+ */
+static bool xs_is_me(struct pid *pid, struct task_struct *task)
+{
+	return pid == task_pid(current) && task == current;
+}
+
 /* The calling thread's record in progress, or NULL. */
 static struct xs_tx *xs_tx_find(struct xs_sock *xs)
 {
-	struct pid *me = task_pid(current);
 	struct xs_tx *tx, *found = NULL;
 
 	spin_lock(&xs->tx_lock);
 	list_for_each_entry(tx, &xs->txs, node) {
-		if (tx->owner == me) {
+		if (xs_is_me(tx->owner, tx->task)) {
 			found = tx;
 			break;
 		}
@@ -127,17 +212,18 @@ static void xs_tx_unlink(struct xs_sock *xs, struct xs_tx *tx)
 }
 
 /*
- * Has the thread behind @pid exited?  PF_EXITING is set before a thread's
- * joiner is told, while the task itself lingers until it is reaped.
+ * Has the thread behind @pid, @owner exited (or given its pid to another
+ * thread by exec())?  PF_EXITING is set before a thread's joiner is told,
+ * while the task itself lingers until it is reaped.
  */
-static bool xs_pid_dead(struct pid *pid)
+static bool xs_pid_dead(struct pid *pid, struct task_struct *owner)
 {
 	struct task_struct *task;
 	bool dead;
 
 	rcu_read_lock();
 	task = pid_task(pid, PIDTYPE_PID);
-	dead = !task || (READ_ONCE(task->flags) & PF_EXITING);
+	dead = task != owner || (READ_ONCE(task->flags) & PF_EXITING);
 	rcu_read_unlock();
 	return dead;
 }
@@ -152,7 +238,7 @@ void xs_tx_gc(struct xs_sock *xs)
 		return;
 	spin_lock(&xs->tx_lock);
 	list_for_each_entry_safe(tx, tmp, &xs->txs, node)
-		if (xs_pid_dead(tx->owner))
+		if (xs_pid_dead(tx->owner, tx->task))
 			list_move(&tx->node, &dead);
 	spin_unlock(&xs->tx_lock);
 	list_for_each_entry_safe(tx, tmp, &dead, node)
@@ -226,14 +312,20 @@ static int xs_send_begin(struct xs_sock *xs, struct xs_tx *tx, int flags)
 	return err;
 }
 
-static size_t xs_record_limit(struct xs_sock *xs)
+/*
+ * Is @rec, with @len more payload bytes, past the sender's limits?
+ * XS_MAXMSGSIZE counts payload; SO_SNDBUF what the kernel holds, so that
+ * empty or tiny parts are bounded too.  Checked before a part is copied
+ * (with the least it can cost) and after (with what it cost).
+ */
+static bool xs_record_too_big(struct xs_sock *xs, struct xs_record *rec,
+			      size_t len, size_t mem)
 {
 	s64 max = READ_ONCE(xs->maxmsgsize);
-	size_t limit = READ_ONCE(xs->sk.sk_sndbuf);
 
-	if (max >= 0 && max < limit)
-		limit = max;
-	return limit;
+	if (max >= 0 && rec->size + len > max)
+		return true;
+	return rec->truesize + mem > (size_t)READ_ONCE(xs->sk.sk_sndbuf);
 }
 
 /*
@@ -243,10 +335,14 @@ static size_t xs_record_limit(struct xs_sock *xs)
 int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		 int flags)
 {
-	struct xs_tx local = {}, *tx = xs_tx_find(xs);
-	bool fresh = !tx;
+	struct xs_tx local = {}, *tx;
+	bool fresh;
 	int err;
 
+	if (xs_is_io_worker() && !(flags & MSG_EOR))
+		return -EINVAL;
+	tx = xs_tx_find(xs);
+	fresh = !tx;
 	if (fresh) {
 		xs_tx_gc(xs);
 		tx = &local;
@@ -260,11 +356,8 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		}
 	}
 
-	if (tx->rec->size + len > xs_record_limit(xs)) {
-		/* the whole record goes: nothing of it may reach a peer */
-		err = -EMSGSIZE;
-		goto discard;
-	}
+	if (xs_record_too_big(xs, tx->rec, len, sizeof(struct xs_part) + len))
+		goto too_big;
 	err = xs_record_add_part(tx->rec, msg, len);
 	if (err) {
 		/* bad input loses nothing: the record stays as it was */
@@ -272,16 +365,34 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			goto discard;
 		return err;
 	}
+	if (xs_record_too_big(xs, tx->rec, 0, 0))
+		goto too_big;
 
 	if (flags & MSG_EOR) {
+		/*
+		 * What delivery to a reserved destination needs is allocated
+		 * now, so that the record either fails here or arrives.
+		 */
+		if (tx->from && !tx->msg) {
+			tx->msg = xs_msg_alloc();
+			if (!tx->msg) {
+				err = -ENOMEM;
+				goto eor_failed;
+			}
+		}
 		mutex_lock(&xs->route_lock);
-		/* sendmmsg: wake the readers once, after the last entry */
-		xs->defer_wakes = flags & MSG_BATCH;
-		xs->pat->send_end(xs, tx);
-		xs->defer_wakes = false;
-		if (!(flags & MSG_BATCH))
-			xs_flush_wakes(xs);
+		err = xs->pat->send_prepare ? xs->pat->send_prepare(xs, tx) : 0;
+		if (!err) {
+			/* sendmmsg: wake the readers once, after the last entry */
+			xs->defer_wakes = flags & MSG_BATCH;
+			xs->pat->send_end(xs, tx);
+			xs->defer_wakes = false;
+			if (!(flags & MSG_BATCH))
+				xs_flush_wakes(xs);
+		}
 		mutex_unlock(&xs->route_lock);
+		if (err)
+			goto eor_failed;
 		if (!fresh)
 			xs_tx_unlink(xs, tx);
 		xs_tx_clear(tx);
@@ -300,12 +411,22 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			goto discard;
 		}
 		tx->owner = get_pid(task_pid(current));
+		tx->task = current;
 		spin_lock(&xs->tx_lock);
 		list_add_tail(&tx->node, &xs->txs);
 		spin_unlock(&xs->tx_lock);
 	}
 	return len;
 
+eor_failed:
+	if (fresh)
+		goto discard;
+	/* the record stays in progress, as it was before this part */
+	xs_record_drop_last(tx->rec);
+	return err;
+too_big:
+	/* the whole record goes: nothing of it may reach a peer */
+	err = -EMSGSIZE;
 discard:
 	if (tx == &local) {
 		xs_tx_clear(tx);
@@ -366,26 +487,52 @@ static void xs_msg_uncount(struct xs_msg *m)
 	rcu_read_unlock();
 }
 
+/* What @m holds while it waits in a queue: the record, shared or not. */
+size_t xs_msg_charge(const struct xs_msg *m)
+{
+	size_t charge = m->rec->truesize + xs_msg_mem();
+
+	if (m->head)
+		charge += xs_part_mem(m->head);
+	return charge;
+}
+
+/* rx_lock held: account @m entering (@sign 1) or leaving (-1) the queue. */
+static void xs_rxq_count(struct xs_sock *xs, struct xs_msg *m, int sign)
+{
+	lockdep_assert_held(&xs->rx_lock);
+	if (sign > 0)
+		m->charge = xs_msg_charge(m);
+	WRITE_ONCE(xs->rx_count, xs->rx_count + sign);
+	WRITE_ONCE(xs->rx_bytes, xs->rx_bytes + sign * (long)m->rec->size);
+	WRITE_ONCE(xs->rx_mem, xs->rx_mem + sign * (long)m->charge);
+}
+
 /* rx_lock held */
 static void xs_rxq_del(struct xs_sock *xs, struct xs_msg *m)
 {
 	list_del(&m->node);
-	xs->rx_count--;
-	xs->rx_bytes -= m->rec->size;
+	xs_rxq_count(xs, m, -1);
+}
+
+/* rx_lock held: is the calling thread inside @m? */
+static bool xs_reading_me(struct xs_msg *m)
+{
+	return xs_is_me(m->reader, m->reader_task);
 }
 
 /* rx_lock held: the message the calling thread reads from next. */
-static struct xs_msg *xs_rx_peek(struct xs_sock *xs, struct pid *me)
+static struct xs_msg *xs_rx_peek(struct xs_sock *xs)
 {
 	struct xs_msg *m;
 
 	list_for_each_entry(m, &xs->reading, node)
-		if (m->reader == me)
+		if (xs_reading_me(m))
 			return m;
 	return list_first_entry_or_null(&xs->rxq, struct xs_msg, node);
 }
 
-/* Drop records whose reading thread has exited. */
+/* Drop, and count as missed, records whose reading thread has exited. */
 static void xs_reading_gc(struct xs_sock *xs)
 {
 	struct xs_msg *m, *tmp;
@@ -395,11 +542,13 @@ static void xs_reading_gc(struct xs_sock *xs)
 		return;
 	spin_lock(&xs->rx_lock);
 	list_for_each_entry_safe(m, tmp, &xs->reading, node)
-		if (xs_pid_dead(m->reader))
+		if (xs_pid_dead(m->reader, m->reader_task))
 			list_move(&m->node, &dead);
 	spin_unlock(&xs->rx_lock);
-	list_for_each_entry_safe(m, tmp, &dead, node)
+	list_for_each_entry_safe(m, tmp, &dead, node) {
+		atomic64_inc(&xs->missed);
 		xs_msg_release(m);
+	}
 }
 
 static int xs_copy_part(struct msghdr *msg, struct xs_part *part, size_t len,
@@ -502,16 +651,23 @@ static void xs_rx_requeue(struct xs_sock *xs, struct xs_msg *m)
 		atomic_inc(&m->to->inflight);
 	spin_lock(&xs->rx_lock);
 	list_add(&m->node, &xs->rxq);
-	xs->rx_count++;
-	xs->rx_bytes += m->rec->size;
+	xs_rxq_count(xs, m, 1);
 	spin_unlock(&xs->rx_lock);
+}
+
+/*
+ * Will the calling thread have to read @m in more than one call?  An
+ * io_uring worker cannot (see xs_is_io_worker()).
+ */
+static bool xs_msg_multipart(struct xs_msg *m)
+{
+	return m->head || !list_is_last(&m->next->node, &m->rec->parts);
 }
 
 /* One attempt; -EAGAIN when there is nothing to read. */
 static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		       int flags)
 {
-	struct pid *me = task_pid(current);
 	struct xs_head_copy copy;
 	struct xs_record *rec;
 	struct xs_part *part;
@@ -521,10 +677,15 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 	int ret;
 
 	xs_rx_lock_pruned(xs, &gone);
-	m = xs_rx_peek(xs, me);
+	m = xs_rx_peek(xs);
 	if (!m) {
 		xs_rx_unlock_pruned(xs, &gone);
 		return -EAGAIN;
+	}
+	if (!m->reader && xs_is_io_worker() && xs_msg_multipart(m)) {
+		/* it stays first in line, for a reader that can take it */
+		xs_rx_unlock_pruned(xs, &gone);
+		return -EINVAL;
 	}
 	if (flags & MSG_PEEK) {
 		rec = m->rec;
@@ -565,8 +726,10 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		xs_msg_advance(m, part);
 	}
 	/* on a bad buffer the part stays for the next call */
-	if (!m->reader)
-		m->reader = get_pid(me);
+	if (!m->reader) {
+		m->reader = get_pid(task_pid(current));
+		m->reader_task = current;
+	}
 	spin_lock(&xs->rx_lock);
 	list_add(&m->node, &xs->reading);
 	spin_unlock(&xs->rx_lock);
@@ -613,7 +776,7 @@ int xs_next_part_len(struct xs_sock *xs)
 	int len = 0;
 
 	xs_rx_lock_pruned(xs, &gone);
-	m = xs_rx_peek(xs, task_pid(current));
+	m = xs_rx_peek(xs);
 	if (m)
 		len = min_t(size_t, xs_msg_part(m)->len, INT_MAX);
 	xs_rx_unlock_pruned(xs, &gone);
@@ -623,31 +786,43 @@ int xs_next_part_len(struct xs_sock *xs)
 /* XS_RCVMORE: is the calling thread inside a record? */
 bool xs_rcvmore(struct xs_sock *xs)
 {
-	struct pid *me = task_pid(current);
 	struct xs_msg *m;
 	bool more = false;
 
 	spin_lock(&xs->rx_lock);
 	list_for_each_entry(m, &xs->reading, node)
-		if (m->reader == me)
+		if (xs_reading_me(m))
 			more = true;
 	spin_unlock(&xs->rx_lock);
 	return more;
 }
 
-/* poll: would recv return a part now (rather than wait or fail)? */
+/*
+ * poll: would recv by the calling thread return a part now (rather than
+ * wait or fail)?  Records other threads are inside do not count; those of
+ * threads that died are dropped first.
+ */
 bool xs_readable(struct xs_sock *xs)
 {
 	long timeo = 0;
 	LIST_HEAD(gone);
+	struct xs_msg *m;
 	bool ret;
 
 	if (xs->pat->recv_begin && xs->pat->recv_begin(xs, &timeo))
 		return false;
+	xs_reading_gc(xs);
 	xs_rx_lock_pruned(xs, &gone);
-	ret = !list_empty(&xs->rxq) || !list_empty(&xs->reading);
+	m = xs_rx_peek(xs);
+	ret = m && !(!m->reader && xs_is_io_worker() && xs_msg_multipart(m));
 	xs_rx_unlock_pruned(xs, &gone);
 	return ret;
+}
+
+/* Is the receive queue of @xs at its SO_RCVBUF (what the kernel holds)? */
+bool xs_rx_full(struct xs_sock *xs)
+{
+	return READ_ONCE(xs->rx_mem) >= (size_t)READ_ONCE(xs->sk.sk_rcvbuf);
 }
 
 /* Enqueue @m for @xs and, with @wake, wake a reader that sleeps. */
@@ -655,28 +830,33 @@ void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake)
 {
 	spin_lock(&xs->rx_lock);
 	list_add_tail(&m->node, &xs->rxq);
-	xs->rx_count++;
-	xs->rx_bytes += m->rec->size;
+	xs_rxq_count(xs, m, 1);
 	spin_unlock(&xs->rx_lock);
 	if (wake)
 		xs->sk.sk_data_ready(&xs->sk);
 }
 
-/* Move a pipe's waiting records to the receive queue of @xs. */
+/*
+ * Move a pipe's waiting records to the receive queue of @xs, as far as its
+ * SO_RCVBUF allows (one record past it, as for any delivery).  Those left
+ * on @msgs are the caller's to drop.
+ */
 void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs)
 {
-	struct xs_msg *m;
+	struct xs_msg *m, *tmp;
+	bool moved = false;
 
-	if (list_empty(msgs))
-		return;
 	spin_lock(&xs->rx_lock);
-	list_for_each_entry(m, msgs, node) {
-		xs->rx_count++;
-		xs->rx_bytes += m->rec->size;
+	list_for_each_entry_safe(m, tmp, msgs, node) {
+		if (xs_rx_full(xs))
+			break;
+		list_move_tail(&m->node, &xs->rxq);
+		xs_rxq_count(xs, m, 1);
+		moved = true;
 	}
-	list_splice_tail_init(msgs, &xs->rxq);
 	spin_unlock(&xs->rx_lock);
-	xs->sk.sk_data_ready(&xs->sk);
+	if (moved)
+		xs->sk.sk_data_ready(&xs->sk);
 }
 
 /*

@@ -53,16 +53,13 @@ static bool xs_empty_part(struct xs_part *part)
 /* Put a zero-length or given part in front of @rec (not yet shared). */
 int xs_record_push(struct xs_record *rec, const void *data, size_t len)
 {
-	struct xs_part *part = kmalloc(struct_size(part, data, len),
-				       GFP_KERNEL_ACCOUNT);
+	struct xs_part *part = xs_part_alloc(data, len);
+	LIST_HEAD(front);
 
 	if (!part)
 		return -ENOMEM;
-	part->len = len;
-	memcpy(part->data, data, len);
-	xs_record_append(rec, part);
-	/* appended for the accounting; move it to the front */
-	list_move(&part->node, &rec->parts);
+	list_add(&part->node, &front);
+	xs_record_push_list(rec, &front);
 	return 0;
 }
 
@@ -149,35 +146,57 @@ int xs_replier_send_begin(struct xs_sock *xs, struct xs_tx *tx)
 	return tx ? -EBADFD : -EAGAIN;
 }
 
-/* route lock held: the reply goes back with the request's envelope. */
+/*
+ * route lock held: the reply gets the request's envelope in front.  Out of
+ * memory, nothing changed: the reply is still owed and may be sent again.
+ */
+int xs_replier_send_prepare(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_replier *r = xs->priv;
+	struct xs_part *part, *copy;
+	LIST_HEAD(env);
+
+	lockdep_assert_held(&xs->route_lock);
+	if (!r->req)
+		return 0;
+	part = r->req->next;
+	list_for_each_entry_continue_reverse(part, &r->req->rec->parts, node) {
+		copy = xs_part_alloc(part->data, part->len);
+		if (!copy) {
+			xs_part_list_free(&env);
+			return -ENOMEM;
+		}
+		list_add(&copy->node, &env);
+		cond_resched();
+	}
+	xs_record_push_list(tx->rec, &env);
+	return 0;
+}
+
+/* route lock held: the reply goes back the way the request came. */
 void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
 	struct xs_replier *r = xs->priv;
 	struct xs_msg *req = r->req;
 	struct xs_pipe_end *back;
-	struct xs_part *part;
 
 	lockdep_assert_held(&xs->route_lock);
 	r->req = NULL;
 	r->must_reply = false;
 	if (!req)
 		return;
-	/* the requester's end: written under our route lock, which we hold */
+	/*
+	 * Only while the end the request came to is still ours does our
+	 * route lock keep the requester's end (and socket) stable: after an
+	 * XS_UNBIND it may belong to whoever bound the name since.
+	 */
 	back = xs_other_end(req->to);
-	if (!back->xs || READ_ONCE(back->epoch) != r->epoch) {
+	if (READ_ONCE(req->to->xs) != xs || !back->xs ||
+	    READ_ONCE(back->epoch) != r->epoch) {
 		atomic64_inc(&xs->drops);
 		goto out;
 	}
-	/* copy the envelope parts in front, last first */
-	part = req->next;
-	list_for_each_entry_continue_reverse(part, &req->rec->parts, node) {
-		if (xs_record_push(tx->rec, part->data, part->len)) {
-			atomic64_inc(&xs->drops);
-			goto out;
-		}
-	}
-	/* our end of the pipe the request came through */
-	xs_pipe_deliver(xs, req->to, tx->rec, false, NULL);
+	xs_pipe_deliver(xs, req->to, tx->rec, NULL, NULL);
 out:
 	xs_msg_release(req);
 }
@@ -221,6 +240,13 @@ static int xs_req_send_begin(struct xs_sock *xs, struct xs_tx *tx)
 	return xs_rr_send_begin(xs, tx);
 }
 
+/* route lock held: the empty bottom that ends a request's envelope */
+static int xs_req_send_prepare(struct xs_sock *xs, struct xs_tx *tx)
+{
+	lockdep_assert_held(&xs->route_lock);
+	return xs_record_push(tx->rec, NULL, 0);
+}
+
 /* route lock held */
 static void xs_req_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
@@ -234,14 +260,6 @@ static void xs_req_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	q->expecting = true;
 	/* whatever is queued answers an older request */
 	xs_rx_purge(xs, NULL);
-	if (xs_record_push(tx->rec, NULL, 0)) {
-		/* lost like a dropped request: the reply never comes */
-		xs_pipe_unreserve(tx->from);
-		xs_pipe_put(p);
-		tx->from = NULL;
-		atomic64_inc(&xs->drops);
-		return;
-	}
 	xs_reserved_send_end(xs, tx);
 }
 
@@ -304,7 +322,7 @@ void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx)
 		if (!xs_other_end(pe)->xs)
 			continue;
 		if (pe->id_len == id->len && !memcmp(pe->id, id->data, id->len)) {
-			xs_pipe_deliver(xs, pe, rec, false,
+			xs_pipe_deliver(xs, pe, rec, NULL,
 					list_next_entry(id, node));
 			return;
 		}
@@ -322,6 +340,7 @@ const struct xs_pattern xs_req_pattern = {
 	.attach		= xs_rr_attach,
 	.detach		= xs_rr_detach,
 	.send_begin	= xs_req_send_begin,
+	.send_prepare	= xs_req_send_prepare,
 	.send_end	= xs_req_send_end,
 	.recv_start	= xs_req_recv_start,
 	.recv_begin	= xs_req_recv_begin,
@@ -340,6 +359,7 @@ const struct xs_pattern xs_rep_pattern = {
 	.attach		= xs_recv_only_attach,
 	.detach		= xs_no_detach,
 	.send_begin	= xs_replier_send_begin,
+	.send_prepare	= xs_replier_send_prepare,
 	.send_end	= xs_replier_send_end,
 	.recv_start	= xs_rep_recv_start,
 	.recv_begin	= xs_replier_recv_begin,

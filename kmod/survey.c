@@ -26,6 +26,7 @@ static atomic_t xs_survey_ids = ATOMIC_INIT(0);
 
 struct xs_surveyor {
 	u32			id;		/* current survey */
+	u32			next_id;	/* the one being sent */
 	ktime_t			deadline;	/* CLOCK_MONOTONIC, if timed */
 	bool			active;
 	bool			timed;
@@ -49,23 +50,29 @@ static void xs_surveyor_release(struct xs_sock *xs)
 	kfree(xs->priv);
 }
 
+/* route lock held: the new survey's id ends its envelope */
+static int xs_surveyor_send_prepare(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_surveyor *s = xs->priv;
+	u8 id[XS_SURVEY_ID_LEN];
+
+	lockdep_assert_held(&xs->route_lock);
+	s->next_id = atomic_inc_return(&xs_survey_ids) | XS_SURVEY_ID_BIT;
+	put_unaligned_be32(s->next_id, id);
+	return xs_record_push(tx->rec, id, sizeof(id));
+}
+
 /* route lock held: a new survey, to every respondent with room */
 static void xs_surveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
 	struct xs_surveyor *s = xs->priv;
 	int timeout = READ_ONCE(xs->survey_timeout);
-	u8 id[XS_SURVEY_ID_LEN];
 
 	lockdep_assert_held(&xs->route_lock);
-	s->id = atomic_inc_return(&xs_survey_ids) | XS_SURVEY_ID_BIT;
+	s->id = s->next_id;
 	s->active = true;
 	s->timed = timeout >= 0;
 	s->deadline = ktime_add_ms(ktime_get(), max(timeout, 0));
-	put_unaligned_be32(s->id, id);
-	if (xs_record_push(tx->rec, id, sizeof(id))) {
-		atomic64_inc(&xs->drops);
-		return;
-	}
 	xs_deliver_all(xs, tx->rec, NULL);
 }
 
@@ -73,21 +80,26 @@ static void xs_surveyor_send_end(struct xs_sock *xs, struct xs_tx *tx)
 static int xs_surveyor_recv_begin(struct xs_sock *xs, long *timeo)
 {
 	struct xs_surveyor *s = xs->priv;
-	s64 left_us;
-	long left;
+	s64 left_ns;
+	u64 left;
 	int err = 0;
 
 	mutex_lock(&xs->route_lock);
 	if (!s->active) {
 		err = -EBADFD;
 	} else if (s->timed) {
-		/* the clock user space measures with, not the tick count */
-		left_us = ktime_us_delta(s->deadline, ktime_get());
-		left = usecs_to_jiffies(max_t(s64, left_us, 0));
-		if (left_us <= 0)
+		/*
+		 * The clock user space measures with, not the tick count; in
+		 * 64 bits all the way (INT_MAX ms does not fit a u32 of us).
+		 */
+		left_ns = ktime_to_ns(ktime_sub(s->deadline, ktime_get()));
+		if (left_ns <= 0) {
 			err = -ETIMEDOUT;
-		else if (*timeo > left)
-			*timeo = left ?: 1;
+		} else {
+			left = nsecs_to_jiffies64(left_ns) ?: 1;
+			if ((u64)*timeo > left)
+				*timeo = left;
+		}
 	}
 	mutex_unlock(&xs->route_lock);
 	return err;
@@ -136,6 +148,7 @@ const struct xs_pattern xs_surveyor_pattern = {
 	.detach		= xs_no_detach,
 	.send_end	= xs_surveyor_send_end,
 	.recv_start	= xs_surveyor_recv_start,
+	.send_prepare	= xs_surveyor_send_prepare,
 	.recv_begin	= xs_surveyor_recv_begin,
 	.recv_accept	= xs_surveyor_recv_accept,
 	.init		= xs_surveyor_init,
@@ -151,6 +164,7 @@ const struct xs_pattern xs_respondent_pattern = {
 	.attach		= xs_recv_only_attach,
 	.detach		= xs_no_detach,
 	.send_begin	= xs_replier_send_begin,
+	.send_prepare	= xs_replier_send_prepare,
 	.send_end	= xs_replier_send_end,
 	.recv_start	= xs_respondent_recv_start,
 	.recv_begin	= xs_replier_recv_begin,

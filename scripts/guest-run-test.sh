@@ -5,7 +5,7 @@
 #   - afterwards, inside that namespace, the AF_XS "sockets" column of
 #     /proc/net/protocols must be back to 0;
 #   - once the namespace is gone, the module must hold no record
-#     (/proc/net/xs header "# records 0 bytes 0");
+#     (/sys/module/af_xs/parameters/live, root only: "records 0 bytes 0");
 #   - on kernels with kmemleak: clear before, scan twice after (a pause
 #     first: kmemleak never reports objects younger than 5 s); any leak
 #     reported is a failure.
@@ -56,10 +56,11 @@ else
 fi
 
 # The namespace's exit (asynchronous) drops what lingers there.
-if [ -r /proc/net/xs ]; then
+LIVE=/sys/module/af_xs/parameters/live
+if [ -r $LIVE ]; then
 	recs=
 	for i in $(seq 100); do
-		recs=$(sed -n 's/^# records \([0-9-]*\) bytes \([0-9-]*\).*/\1 \2/p' /proc/net/xs)
+		recs=$(sed -n 's/^records \([0-9-]*\) bytes \([0-9-]*\).*/\1 \2/p' $LIVE)
 		[ "$recs" = "0 0" ] && break
 		sleep 0.1
 	done

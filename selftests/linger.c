@@ -5,21 +5,12 @@
  */
 #include "xs_test.h"
 
-/* Live records of the whole module ("# records N bytes M"), or -1. */
+/* Live records of the whole module, or -1. */
 static long long module_records(void)
 {
-	long long records = -1, bytes;
-	char buf[256];
-	FILE *f = fopen("/proc/net/xs", "r");
+	long long records, bytes;
 
-	if (!f)
-		return -1;
-	while (fgets(buf, sizeof(buf), f))
-		if (sscanf(buf, "# records %lld bytes %lld", &records,
-			   &bytes) == 2)
-			break;
-	fclose(f);
-	return records;
+	return xs_live_records(&records, &bytes) ? -1 : records;
 }
 
 /* A PUSH connects to a name nobody bound, sends two records and closes. */

@@ -85,22 +85,6 @@ static int first_with_data(const int *fds, int n)
 
 /* ---- /proc/net/xs ---------------------------------------------------- */
 
-/* "# records N bytes M": the module's live records and their bytes. */
-static int proc_totals(long long *records, long long *bytes)
-{
-	char buf[256];
-	FILE *f = fopen("/proc/net/xs", "r");
-	int ok = 0;
-
-	if (!f)
-		return -1;
-	while (!ok && fgets(buf, sizeof(buf), f))
-		ok = sscanf(buf, "# records %lld bytes %lld", records,
-			    bytes) == 2;
-	fclose(f);
-	return ok ? 0 : -1;
-}
-
 /* ---- fan-out fixture --------------------------------------------------- */
 
 FIXTURE(ps) {
@@ -814,10 +798,10 @@ TEST(one_record_to_100_subscribers_is_stored_once)
 		ASSERT_OK(subscribe(sub[i], "z"));
 	}
 
-	ASSERT_OK(proc_totals(&rec0, &bytes0));
+	ASSERT_OK(xs_live_records(&rec0, &bytes0));
 	free0 = mem_free_kb();
 	ASSERT_EQ(FANOUT_SIZE, xs_send(pub, data, FANOUT_SIZE, MSG_EOR));
-	ASSERT_OK(proc_totals(&rec1, &bytes1));
+	ASSERT_OK(xs_live_records(&rec1, &bytes1));
 	free1 = mem_free_kb();
 	TH_LOG("records %lld -> %lld, bytes %lld -> %lld, MemFree %lld -> %lld kB",
 	       rec0, rec1, bytes0, bytes1, free0, free1);
@@ -838,12 +822,12 @@ TEST(one_record_to_100_subscribers_is_stored_once)
 			TH_LOG("subscriber %d got different bytes", i);
 		if (i == FANOUT_SUBS / 2) {
 			/* shared: still held while others have not read */
-			ASSERT_OK(proc_totals(&rec2, &bytes2));
+			ASSERT_OK(xs_live_records(&rec2, &bytes2));
 			ASSERT_EQ(rec1, rec2);
 		}
 	}
 	/* the last reader freed it */
-	ASSERT_OK(proc_totals(&rec2, &bytes2));
+	ASSERT_OK(xs_live_records(&rec2, &bytes2));
 	ASSERT_EQ(rec0, rec2);
 	ASSERT_EQ(bytes0, bytes2);
 

@@ -973,19 +973,22 @@ static inline long long xs_netns_sockets(void)
 }
 
 /*
- * The /proc/net/xs header "# records N bytes M": records alive in the whole
- * module (every namespace).  Returns 0, or -1 if unreadable.
+ * Records alive in the whole module (every namespace) and their payload
+ * bytes, from the root-only /sys/module/af_xs/parameters/live ("records N
+ * bytes M").  Returns 0, or -1 if unreadable.
  */
+#define XS_LIVE_PATH "/sys/module/af_xs/parameters/live"
+
 static inline int xs_live_records(long long *records, long long *bytes)
 {
 	char line[256];
-	FILE *f = fopen("/proc/net/xs", "r");
+	FILE *f = fopen(XS_LIVE_PATH, "r");
 	int ok = 0;
 
 	if (!f)
 		return -1;
 	if (fgets(line, sizeof(line), f) &&
-	    sscanf(line, "# records %lld bytes %lld", records, bytes) == 2)
+	    sscanf(line, "records %lld bytes %lld", records, bytes) == 2)
 		ok = 1;
 	fclose(f);
 	return ok ? 0 : -1;
