@@ -11,6 +11,7 @@
 #include <linux/slab.h>
 #include <linux/uio.h>
 #include <linux/mm.h>
+#include <linux/vmalloc.h>
 
 #include "af_xs.h"
 
@@ -86,15 +87,23 @@ static void xs_record_drop_last(struct xs_record *rec)
 }
 
 /*
+ * Past this size a part is vmalloc()ed: a power-of-two run of pages from
+ * kmalloc() could hold (and be charged) almost twice its size.
+ */
+#define XS_PART_KMALLOC_MAX	(64 << 10)
+
+/*
  * A part of @len bytes (sized by user input: it must neither warn nor
- * fail loudly), filled from @data unless NULL.
+ * fail loudly), filled from @data unless NULL.  kvfree() frees it.
  */
 struct xs_part *xs_part_alloc(const void *data, size_t len)
 {
+	const gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
 	struct xs_part *part;
+	size_t size = struct_size(part, data, len);
 
-	part = kvmalloc(struct_size(part, data, len),
-			GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	part = size <= XS_PART_KMALLOC_MAX ? kvmalloc(size, gfp) :
+					      __vmalloc(size, gfp);
 	if (!part)
 		return NULL;
 	part->len = len;

@@ -96,7 +96,8 @@ static int xs_surveyor_recv_begin(struct xs_sock *xs, long *timeo)
 		if (left_ns <= 0) {
 			err = -ETIMEDOUT;
 		} else {
-			left = nsecs_to_jiffies64(left_ns) ?: 1;
+			/* rounded up: a wait that ends finds the deadline past */
+			left = nsecs_to_jiffies64(left_ns + TICK_NSEC - 1);
 			if ((u64)*timeo > left)
 				*timeo = left;
 		}
