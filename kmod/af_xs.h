@@ -34,7 +34,10 @@ struct xs_part {
 /*
  * A record: the parts one sender assembled up to MSG_EOR.  Complete records
  * are shared, read-only, by every receiver they were routed to; the last
- * reference frees them.
+ * reference frees them.  A reply does not copy the envelope of its request:
+ * it starts with the request's parts up to @env_last (a reference on the
+ * request's record), then its own; xs_rec_first() and xs_rec_next() walk
+ * both.
  */
 struct xs_record {
 	refcount_t		ref;
@@ -42,6 +45,9 @@ struct xs_record {
 	size_t			size;		/* payload bytes of all parts */
 	size_t			truesize;	/* what the kernel holds for it */
 	struct list_head	parts;
+	struct xs_record	*env;		/* the request's record, or NULL */
+	struct xs_part		*env_last;	/* its last part we start with */
+	size_t			env_size;	/* payload of those parts */
 	/* the sender, for SO_PASSCRED */
 	struct pid		*pid;
 	kuid_t			uid;
@@ -260,6 +266,18 @@ struct xs_record *xs_record_alloc(void);
 struct xs_record *xs_record_alloc_gfp(gfp_t gfp);
 void xs_record_put(struct xs_record *rec);
 void xs_record_append(struct xs_record *rec, struct xs_part *part);
+void xs_record_set_env(struct xs_record *rec, struct xs_record *env,
+		       struct xs_part *env_last);
+struct xs_part *xs_rec_first(const struct xs_record *rec);
+struct xs_part *xs_rec_next(const struct xs_record *rec,
+			    struct xs_part *part);
+
+/* Is @part the last one of @rec?  (Envelope parts never are.) */
+static inline bool xs_rec_is_last(const struct xs_record *rec,
+				  const struct xs_part *part)
+{
+	return list_is_last(&part->node, &rec->parts);
+}
 int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len);
 void xs_tx_purge(struct xs_sock *xs);
 int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
@@ -344,8 +362,6 @@ extern const struct xs_pattern xs_xrespondent_pattern;
 /* Envelopes and replies (reqrep.c), shared with the survey patterns. */
 int xs_record_push(struct xs_record *rec, const void *data, size_t len);
 struct xs_part *xs_part_alloc(const void *data, size_t len);
-void xs_record_push_list(struct xs_record *rec, struct list_head *parts);
-void xs_part_list_free(struct list_head *parts);
 bool xs_skip_envelope(struct xs_msg *m, bool (*is_bottom)(struct xs_part *));
 void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx);
 int xs_replier_init(struct xs_sock *xs);

@@ -183,7 +183,7 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	m->to = to;
 	m->epoch = me->epoch;
 	m->head = NULL;
-	m->next = start ?: list_first_entry(&rec->parts, struct xs_part, node);
+	m->next = start ?: xs_rec_first(rec);
 	m->reader = NULL;
 	if (rx && xs_msg_prepare(rx, m)) {
 		xs_msg_release(m);

@@ -34,6 +34,9 @@ struct xs_record *xs_record_alloc_gfp(gfp_t gfp)
 	rec->nparts = 0;
 	rec->size = 0;
 	rec->truesize = xs_mem(sizeof(*rec));
+	rec->env = NULL;
+	rec->env_last = NULL;
+	rec->env_size = 0;
 	INIT_LIST_HEAD(&rec->parts);
 	rec->pid = get_pid(task_tgid(current));
 	current_uid_gid(&rec->uid, &rec->gid);
@@ -49,7 +52,9 @@ void xs_record_put(struct xs_record *rec)
 		return;
 	list_for_each_entry_safe(part, tmp, &rec->parts, node)
 		kvfree(part);
-	atomic64_sub(rec->size, &xs_record_bytes);
+	atomic64_sub(rec->size - rec->env_size, &xs_record_bytes);
+	if (rec->env)
+		xs_record_put(rec->env);
 	atomic64_dec(&xs_record_count);
 	put_pid(rec->pid);
 	kfree(rec);
@@ -70,6 +75,43 @@ void xs_record_append(struct xs_record *rec, struct xs_part *part)
 	rec->size += part->len;
 	rec->truesize += xs_part_mem(part);
 	atomic64_add(part->len, &xs_record_bytes);
+}
+
+/*
+ * @rec (not shared yet) starts with the parts of @env up to @env_last,
+ * shared, not copied.  Its receivers hold all of @env.
+ */
+void xs_record_set_env(struct xs_record *rec, struct xs_record *env,
+		       struct xs_part *env_last)
+{
+	struct xs_part *part;
+
+	refcount_inc(&env->ref);
+	rec->env = env;
+	rec->env_last = env_last;
+	list_for_each_entry(part, &env->parts, node) {
+		rec->nparts++;
+		rec->env_size += part->len;
+		if (part == env_last)
+			break;
+	}
+	rec->size += rec->env_size;
+	rec->truesize += env->truesize;
+}
+
+struct xs_part *xs_rec_first(const struct xs_record *rec)
+{
+	return list_first_entry(rec->env ? &rec->env->parts : &rec->parts,
+				struct xs_part, node);
+}
+
+/* The part after @part (not the last one). */
+struct xs_part *xs_rec_next(const struct xs_record *rec,
+			    struct xs_part *part)
+{
+	if (part == rec->env_last)
+		return list_first_entry(&rec->parts, struct xs_part, node);
+	return list_next_entry(part, node);
 }
 
 /* The record is not shared yet: take its last part off again. */
@@ -110,30 +152,6 @@ struct xs_part *xs_part_alloc(const void *data, size_t len)
 	if (data && len)
 		memcpy(part->data, data, len);
 	return part;
-}
-
-void xs_part_list_free(struct list_head *parts)
-{
-	struct xs_part *part, *tmp;
-
-	list_for_each_entry_safe(part, tmp, parts, node)
-		kvfree(part);
-	INIT_LIST_HEAD(parts);
-}
-
-/* Put @parts, in order, in front of @rec (not yet shared). */
-void xs_record_push_list(struct xs_record *rec, struct list_head *parts)
-{
-	struct xs_part *part, *tmp;
-	LIST_HEAD(front);
-
-	list_for_each_entry_safe(part, tmp, parts, node) {
-		/* appended for the accounting, then moved to the front */
-		xs_record_append(rec, part);
-		list_move_tail(&part->node, &front);
-	}
-	list_splice(&front, &rec->parts);
-	INIT_LIST_HEAD(parts);
 }
 
 /* Copy one part from @msg and append it; on error @rec is unchanged. */
@@ -456,7 +474,7 @@ static struct xs_part *xs_msg_part(struct xs_msg *m)
 
 static bool xs_last_part(struct xs_msg *m, struct xs_part *part)
 {
-	return part != m->head && list_is_last(&part->node, &m->rec->parts);
+	return part != m->head && xs_rec_is_last(m->rec, part);
 }
 
 /* rx_lock held or @m private: step past @part. */
@@ -466,7 +484,7 @@ static void xs_msg_advance(struct xs_msg *m, struct xs_part *part)
 		m->head = NULL;
 		kfree(part);
 	} else {
-		m->next = list_next_entry(part, node);
+		m->next = xs_rec_next(m->rec, part);
 	}
 }
 
@@ -670,7 +688,7 @@ static void xs_rx_requeue(struct xs_sock *xs, struct xs_msg *m)
  */
 static bool xs_msg_multipart(struct xs_msg *m)
 {
-	return m->head || !list_is_last(&m->next->node, &m->rec->parts);
+	return m->head || !xs_rec_is_last(m->rec, m->next);
 }
 
 /* One attempt; -EAGAIN when there is nothing to read. */

@@ -26,12 +26,14 @@
 static struct xs_part *xs_envelope_bottom(struct xs_msg *m,
 					  bool (*is_bottom)(struct xs_part *))
 {
-	struct xs_part *part = m->next;
+	struct xs_part *part;
 
-	list_for_each_entry_from(part, &m->rec->parts, node)
+	for (part = m->next;; part = xs_rec_next(m->rec, part)) {
 		if (is_bottom(part))
 			return part;
-	return NULL;
+		if (xs_rec_is_last(m->rec, part))
+			return NULL;
+	}
 }
 
 /* Start reading after the envelope; a record with no body is dropped. */
@@ -39,9 +41,9 @@ bool xs_skip_envelope(struct xs_msg *m, bool (*is_bottom)(struct xs_part *))
 {
 	struct xs_part *bottom = xs_envelope_bottom(m, is_bottom);
 
-	if (!bottom || list_is_last(&bottom->node, &m->rec->parts))
+	if (!bottom || xs_rec_is_last(m->rec, bottom))
 		return false;
-	m->next = list_next_entry(bottom, node);
+	m->next = xs_rec_next(m->rec, bottom);
 	return true;
 }
 
@@ -54,12 +56,12 @@ static bool xs_empty_part(struct xs_part *part)
 int xs_record_push(struct xs_record *rec, const void *data, size_t len)
 {
 	struct xs_part *part = xs_part_alloc(data, len);
-	LIST_HEAD(front);
 
 	if (!part)
 		return -ENOMEM;
-	list_add(&part->node, &front);
-	xs_record_push_list(rec, &front);
+	xs_record_append(rec, part);
+	/* appended for the accounting; moved to the front */
+	list_move(&part->node, &rec->parts);
 	return 0;
 }
 
@@ -147,29 +149,21 @@ int xs_replier_send_begin(struct xs_sock *xs, struct xs_tx *tx)
 }
 
 /*
- * route lock held: the reply gets the request's envelope in front.  Out of
- * memory, nothing changed: the reply is still owed and may be sent again.
+ * route lock held: the reply starts with the request's envelope, shared
+ * with the request's record (no copy, whatever its size).  Requests come
+ * from REQ, XREQ, SURVEYOR or XSURVEYOR, whose records have no envelope of
+ * another record, and the envelope ends before where the request was read.
  */
 int xs_replier_send_prepare(struct xs_sock *xs, struct xs_tx *tx)
 {
 	struct xs_replier *r = xs->priv;
-	struct xs_part *part, *copy;
-	LIST_HEAD(env);
+	struct xs_msg *req = r->req;
 
 	lockdep_assert_held(&xs->route_lock);
-	if (!r->req)
+	if (!req || req->rec->env || req->next == xs_rec_first(req->rec))
 		return 0;
-	part = r->req->next;
-	list_for_each_entry_continue_reverse(part, &r->req->rec->parts, node) {
-		copy = xs_part_alloc(part->data, part->len);
-		if (!copy) {
-			xs_part_list_free(&env);
-			return -ENOMEM;
-		}
-		list_add(&copy->node, &env);
-		cond_resched();
-	}
-	xs_record_push_list(tx->rec, &env);
+	xs_record_set_env(tx->rec, req->rec,
+			  list_prev_entry(req->next, node));
 	return 0;
 }
 
@@ -279,9 +273,9 @@ static bool xs_req_recv_start(struct xs_sock *xs, struct xs_msg *m)
 {
 	struct xs_part *first = m->next;
 
-	if (first->len || list_is_last(&first->node, &m->rec->parts))
+	if (first->len || xs_rec_is_last(m->rec, first))
 		return false;
-	m->next = list_next_entry(first, node);
+	m->next = xs_rec_next(m->rec, first);
 	return true;
 }
 

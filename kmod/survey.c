@@ -111,9 +111,9 @@ static bool xs_surveyor_recv_start(struct xs_sock *xs, struct xs_msg *m)
 	struct xs_part *first = m->next;
 
 	if (!xs_survey_bottom(first) ||
-	    list_is_last(&first->node, &m->rec->parts))
+	    xs_rec_is_last(m->rec, first))
 		return false;
-	m->next = list_next_entry(first, node);
+	m->next = xs_rec_next(m->rec, first);
 	return true;
 }
 
@@ -123,6 +123,10 @@ static bool xs_surveyor_recv_accept(struct xs_sock *xs, struct xs_msg *m)
 	struct xs_surveyor *s = xs->priv;
 	/* recv_start left the id just before where reading starts */
 	struct xs_part *id = list_prev_entry(m->next, node);
+
+	/* ... which, in a reply sharing the survey's envelope, ends that */
+	if (m->rec->env && &id->node == &m->rec->parts)
+		id = m->rec->env_last;
 
 	lockdep_assert_held(&xs->route_lock);
 	return s->active && get_unaligned_be32(id->data) == s->id;

@@ -7,6 +7,7 @@
  *            a pipe end its socket no longer owns; unbind/rebind racing
  *            replies and closes (run on the debug kernel too)
  *   item 4   a 4 MiB envelope part is answered, without a kernel warning
+ *            and without a copy of it
  *   item 5   limits count what the kernel holds: empty parts, tiny
  *            records, each side's HWM on its own, one SO_SNDBUF for all of
  *            a socket's unbound names, the receiver's limits when a binder
@@ -158,6 +159,7 @@ TEST(four_mib_envelope_part_gets_its_reply)
 	int xreq = xs_socket(XSPROTO_XREQ), rep = xs_socket(XSPROTO_REP);
 	int big = 4 * HUGE_ID, f;
 	char *id = malloc(HUGE_ID + 1), buf[16];
+	long long records[2], bytes[2];
 	XS_UNAME(name, "envelope");
 
 	ASSERT_NE(NULL, id);
@@ -175,7 +177,11 @@ TEST(four_mib_envelope_part_gets_its_reply)
 	ASSERT_SEND(xreq, "", 0);
 	ASSERT_SEND(xreq, "ask", MSG_EOR);
 	ASSERT_EQ(3, xs_recv_wait(rep, buf, sizeof(buf), NULL));
+	ASSERT_OK(xs_live_records(&records[0], &bytes[0]));
 	ASSERT_SEND(rep, "answer", MSG_EOR);
+	ASSERT_OK(xs_live_records(&records[1], &bytes[1]));
+	/* the reply shares the request's envelope: no 4 MiB copy */
+	ASSERT_EQ(6, bytes[1] - bytes[0]);
 	ASSERT_EQ(HUGE_ID + 1, xs_recv_wait(xreq, id, HUGE_ID + 1, &f));
 	ASSERT_EQ(0, f & (MSG_EOR | MSG_TRUNC));
 	ASSERT_PART(xreq, "", 0);
