@@ -278,6 +278,7 @@ static inline bool xs_rec_is_last(const struct xs_record *rec,
 {
 	return list_is_last(&part->node, &rec->parts);
 }
+
 int xs_record_add_part(struct xs_record *rec, struct msghdr *msg, size_t len);
 void xs_tx_purge(struct xs_sock *xs);
 int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,

@@ -81,8 +81,10 @@ void xs_deliver_all(struct xs_sock *xs, struct xs_record *rec,
 	struct xs_pipe_end *pe;
 
 	lockdep_assert_held(&xs->route_lock);
-	list_for_each_entry(pe, &xs->pipes, node)
+	list_for_each_entry(pe, &xs->pipes, node) {
 		xs_pipe_deliver(xs, pe, rec, NULL, start);
+		cond_resched();
+	}
 }
 
 /* route lock held: receive-only patterns take any compatible peer. */

@@ -364,7 +364,7 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	err = xs->pat->attach(xs, me);
 	if (!err) {
 		list_add_tail(&me->node, &xs->pipes);
-		xs->npipes++;
+		WRITE_ONCE(xs->npipes, xs->npipes + 1);
 		/* with no peer, nobody else reads it: ours at once */
 		if (!peer)
 			WRITE_ONCE(me->xs, xs);
@@ -422,7 +422,7 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	mutex_lock(&xs->route_lock);
 	xs_flush_wakes(xs);	/* before the pipe leaves the list it walks */
 	list_del_init(&me->node);
-	xs->npipes--;
+	WRITE_ONCE(xs->npipes, xs->npipes - 1);
 	xs->pat->detach(xs, me);
 	mutex_unlock(&xs->route_lock);
 	if (purge)

@@ -320,6 +320,7 @@ void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx)
 					list_next_entry(id, node));
 			return;
 		}
+		cond_resched();
 	}
 drop:
 	atomic64_inc(&xs->drops);
