@@ -377,6 +377,82 @@ TEST(default_buffers_come_from_the_module_parameters)
 	close(fd);
 }
 
+/* ---- every option at 0, 1, -1, INT_MAX, INT_MIN ----------------------------- */
+
+TEST(every_option_at_edge_values_is_taken_whole_or_refused_whole)
+{
+	static const int ints[] = { XS_SNDHWM, XS_RCVHWM, XS_LINGER,
+				    XS_SURVEY_TIMEOUT };
+	static const int vals[] = { 0, 1, -1, INT_MAX, INT_MIN };
+	static const int protos[] = { XSPROTO_PAIR, XSPROTO_PUB, XSPROTO_SUB,
+				      XSPROTO_REQ, XSPROTO_SURVEYOR };
+	unsigned int p, o, v;
+	int fd, min, got, r;
+	int64_t v64;
+
+	for (p = 0; p < sizeof(protos) / sizeof(protos[0]); p++) {
+		fd = xs_socket(protos[p]);
+		ASSERT_GE(fd, 0);
+		for (o = 0; o < sizeof(ints) / sizeof(ints[0]); o++) {
+			min = ints[o] == XS_LINGER ||
+			      ints[o] == XS_SURVEY_TIMEOUT ? -1 : 0;
+			for (v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
+				r = xs_setint(fd, ints[o], vals[v]);
+				got = xs_getint(fd, SOL_XS, ints[o]);
+				if (vals[v] < min) {
+					ASSERT_EQ(-1, r);
+					ASSERT_EQ(EINVAL, errno);
+					ASSERT_NE(vals[v], got);
+				} else {
+					ASSERT_EQ(0, r);
+					ASSERT_EQ(vals[v], got);
+				}
+			}
+		}
+		for (v = 0; v < sizeof(vals) / sizeof(vals[0]); v++) {
+			v64 = vals[v] == INT_MIN ? INT64_MIN : vals[v] == INT_MAX ?
+			      INT64_MAX : vals[v];
+			r = setsockopt(fd, SOL_XS, XS_MAXMSGSIZE, &v64,
+				       sizeof(v64));
+			ASSERT_EQ(v64 < -1 ? -1 : 0, r);
+			/* a value of the wrong size changes nothing */
+			ASSERT_EQ(-1, setsockopt(fd, SOL_XS, XS_SNDHWM, &v64,
+						 sizeof(v64)));
+		}
+		/* identities of 0, 1, 255 and 256 bytes */
+		{
+			char id[257];
+
+			memset(id, 'i', sizeof(id));
+			ASSERT_EQ(-1, setsockopt(fd, SOL_XS, XS_IDENTITY, id, 0));
+			ASSERT_EQ(0, setsockopt(fd, SOL_XS, XS_IDENTITY, id, 1));
+			ASSERT_EQ(0, setsockopt(fd, SOL_XS, XS_IDENTITY, id, 255));
+			ASSERT_EQ(-1, setsockopt(fd, SOL_XS, XS_IDENTITY, id, 256));
+		}
+		/* the socket still works with the last values (INT_MIN refused) */
+		ASSERT_OK(xs_setint(fd, XS_SNDHWM, 1));
+		ASSERT_OK(xs_setint(fd, XS_LINGER, 0));
+		close(fd);
+	}
+}
+
+TEST(huge_send_and_receive_timeouts_still_end_by_a_signal_or_data)
+{
+	struct timeval tv = { INT_MAX, 999999 };
+	int push, pull;
+	char buf[8];
+
+	ASSERT_OK(push_pull(1, 1, &push, &pull));
+	ASSERT_OK(setsockopt(pull, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	ASSERT_OK(setsockopt(push, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+	ASSERT_SEND(push, "a", MSG_EOR);
+	ASSERT_EQ(1, xs_recv(pull, buf, sizeof(buf), 0, NULL));
+	ASSERT_ERRNO(EAGAIN, xs_recv(pull, buf, sizeof(buf), MSG_DONTWAIT,
+				     NULL));
+	close(push);
+	close(pull);
+}
+
 /* ---- items 8 and 9: huge values -------------------------------------------- */
 
 TEST(survey_timeout_past_32_bits_of_microseconds_does_not_wrap)
