@@ -92,6 +92,8 @@ struct xs_pipe_end {
 	/* publisher side: subscriptions of the peer (pubsub.c) */
 	struct list_head	subs;		/* publisher's sub lock */
 	unsigned long		gen;		/* last record matched */
+	/* subscriber side: the publisher lacks our subscriptions (pubsub.c) */
+	bool			subs_lost;	/* subscriber's route lock */
 };
 
 /* Index of the ends: the connector's end never changes. */
