@@ -263,15 +263,6 @@ static void xs_pubsub_release(struct xs_sock *xs)
 
 /* ---- XPUB notices -------------------------------------------------------- */
 
-/* What the kernel holds for one notice of a prefix of @len bytes. */
-static size_t xs_notice_cost(u32 len)
-{
-	struct xs_part *part;
-
-	return sizeof(struct xs_record) + sizeof(struct xs_msg) +
-	       struct_size(part, data, len + 1);
-}
-
 /*
  * Publisher's sub lock held: an XPUB learns that a prefix appeared (1) or
  * went (0), in a record from @who.  Beyond the XPUB's limits, or without
@@ -290,10 +281,12 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 	lockdep_assert_held(&xs_ps(pub)->lock);
 	if (pub->pat->proto != XSPROTO_XPUB)
 		return;
-	/* only this lock's holders add notices: the checks are not racy */
+	/*
+	 * Like any record: its XS_RCVHWM, and its SO_RCVBUF counting what
+	 * the kernel holds (xs_msg_charge()).
+	 */
 	if ((hwm > 0 && READ_ONCE(pub->rx_count) >= (u32)hwm) ||
-	    READ_ONCE(pub->rx_bytes) + xs_notice_cost(len) >
-	    (size_t)READ_ONCE(pub->sk.sk_rcvbuf))
+	    xs_rx_full(pub))
 		goto dropped;
 	rec = xs_record_alloc_gfp(gfp);
 	if (!rec)
