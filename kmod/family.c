@@ -155,7 +155,7 @@ static int xs_release(struct socket *sock)
 	mutex_lock(&xs_topo_lock);
 	xs_name_release_all(xs);
 	list_del(&xs->net_node);
-	mutex_unlock(&xs_topo_lock);
+	xs_topo_unlock();	/* releases the paths of dead names */
 	WARN_ON_ONCE(!list_empty(&xs->pipes));
 
 	xs_tx_purge(xs);
@@ -580,18 +580,23 @@ static struct net_proto_family xs_family_ops = {
 static int __net_init xs_net_init(struct net *net)
 {
 	struct xs_net *xn = xs_net(net);
-	int i;
+	int err;
 
-	for (i = 0; i < ARRAY_SIZE(xn->names); i++)
-		INIT_HLIST_HEAD(&xn->names[i]);
 	INIT_LIST_HEAD(&xn->socks);
-	return xs_proc_init_net(net);
+	err = xs_names_init_net(xn);
+	if (err)
+		return err;
+	err = xs_proc_init_net(net);
+	if (err)
+		xs_names_exit_net(xn);
+	return err;
 }
 
 static void __net_exit xs_net_exit(struct net *net)
 {
 	xs_orphans_flush(net);
 	xs_proc_exit_net(net);
+	xs_names_exit_net(xs_net(net));
 }
 
 static struct pernet_operations xs_net_ops = {
@@ -618,9 +623,12 @@ static int __init xs_module_init(void)
 	err = xs_pipe_init();
 	if (err)
 		goto out_proto;
-	err = register_pernet_subsys(&xs_net_ops);
+	err = xs_names_init();
 	if (err)
 		goto out_pipe;
+	err = register_pernet_subsys(&xs_net_ops);
+	if (err)
+		goto out_names;
 	err = sock_register(&xs_family_ops);
 	if (err)
 		goto out_pernet;
@@ -628,6 +636,8 @@ static int __init xs_module_init(void)
 
 out_pernet:
 	unregister_pernet_subsys(&xs_net_ops);
+out_names:
+	xs_names_exit();
 out_pipe:
 	xs_pipe_exit();
 out_proto:
@@ -646,6 +656,7 @@ static void __exit xs_module_exit(void)
 	destroy_workqueue(xs_wq);
 	/* sockets are freed after a grace period: wait for the last ones */
 	rcu_barrier();
+	xs_names_exit();
 	xs_pipe_exit();
 	proto_unregister(&xs_proto);
 }
