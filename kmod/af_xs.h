@@ -10,6 +10,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/rhashtable-types.h>
 #include <linux/spinlock.h>
 #include <linux/pid.h>
 #include <linux/workqueue.h>
@@ -330,14 +331,19 @@ void xs_name_release_all(struct xs_sock *xs);
 void xs_orphans_flush(struct net *net);
 int xs_name_parse(struct sockaddr *addr, int addrlen, const char **name);
 void xs_name_show(struct seq_file *seq, struct xs_sock *xs);
+void xs_topo_unlock(void);
+int xs_names_init(void);
+void xs_names_exit(void);
 
 /* Per-namespace state. */
-#define XS_NAME_HASH_BITS	8
 struct xs_net {
-	struct hlist_head	names[1 << XS_NAME_HASH_BITS];	/* topo lock */
+	struct rhashtable	names;		/* abstract names, topo lock */
 	struct xarray		socks;		/* by xs_sock.proc_id */
 	u32			next_proc_id;
 };
+
+int xs_names_init_net(struct xs_net *xn);
+void xs_names_exit_net(struct xs_net *xn);
 
 struct xs_net *xs_net(const struct net *net);
 

@@ -197,7 +197,7 @@ static int xs_release(struct socket *sock)
 	xa_erase(&xs_net(sock_net(sk))->socks, xs->proc_id);
 	mutex_lock(&xs_topo_lock);
 	xs_name_release_all(xs);
-	mutex_unlock(&xs_topo_lock);
+	xs_topo_unlock();	/* releases the paths of dead names */
 	WARN_ON_ONCE(!list_empty(&xs->pipes));
 
 	xs_tx_purge(xs);
@@ -633,18 +633,23 @@ static struct net_proto_family xs_family_ops = {
 static int __net_init xs_net_init(struct net *net)
 {
 	struct xs_net *xn = xs_net(net);
-	int i;
+	int err;
 
-	for (i = 0; i < ARRAY_SIZE(xn->names); i++)
-		INIT_HLIST_HEAD(&xn->names[i]);
 	xa_init_flags(&xn->socks, XA_FLAGS_ALLOC);
-	return xs_proc_init_net(net);
+	err = xs_names_init_net(xn);
+	if (err)
+		return err;
+	err = xs_proc_init_net(net);
+	if (err)
+		xs_names_exit_net(xn);
+	return err;
 }
 
 static void __net_exit xs_net_exit(struct net *net)
 {
 	xs_orphans_flush(net);
 	xs_proc_exit_net(net);
+	xs_names_exit_net(xs_net(net));
 	xa_destroy(&xs_net(net)->socks);
 }
 
@@ -672,9 +677,12 @@ static int __init xs_module_init(void)
 	err = xs_pipe_init();
 	if (err)
 		goto out_proto;
-	err = register_pernet_subsys(&xs_net_ops);
+	err = xs_names_init();
 	if (err)
 		goto out_pipe;
+	err = register_pernet_subsys(&xs_net_ops);
+	if (err)
+		goto out_names;
 	err = sock_register(&xs_family_ops);
 	if (err)
 		goto out_pernet;
@@ -682,6 +690,8 @@ static int __init xs_module_init(void)
 
 out_pernet:
 	unregister_pernet_subsys(&xs_net_ops);
+out_names:
+	xs_names_exit();
 out_pipe:
 	xs_pipe_exit();
 out_proto:
@@ -700,6 +710,7 @@ static void __exit xs_module_exit(void)
 	destroy_workqueue(xs_wq);
 	/* sockets are freed after a grace period: wait for the last ones */
 	rcu_barrier();
+	xs_names_exit();
 	xs_pipe_exit();
 	proto_unregister(&xs_proto);
 }
