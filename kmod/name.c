@@ -611,9 +611,9 @@ static int xs_fs_walk_dir(char *path, struct path *dir, const char **comp,
 		return -EINVAL;
 	if (*clen > NAME_MAX)
 		return -ENAMETOOLONG;
-	if (slash == path)
+	if (slash == path) {
 		err = kern_path("/", LOOKUP_FOLLOW | LOOKUP_DIRECTORY, dir);
-	else {
+	} else {
 		*slash = '\0';
 		err = kern_path(path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, dir);
 		*slash = '/';
