@@ -883,7 +883,8 @@ static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep, bool closing)
 	} else {
 		xs_name_unbind(xs, n);
 		/* a PAIR that loses its peer this way takes another */
-		xs_name_retry(xs);
+		if (!closing)
+			xs_name_retry(xs);
 	}
 	kfree(ep);
 }
