@@ -9,8 +9,9 @@
  *   xs_sock     a socket of one pattern (PAIR, PUSH, ...).  Owns its names
  *               (struct xs_ep), the pipe ends attached to it, the records
  *               its threads are assembling (xs_tx) and its receive queue.
- *   xs_name     a name in the namespace's table: at most one binder and a
- *               list of the pipes of every socket that connected to it.
+ *   xs_name     a name: at most one binder and a list of pipes.  Abstract
+ *               names are in their network namespace's table; filesystem
+ *               names are keyed by inodes in one table (name.c).
  *   xs_pipe     one connection: created by connect(), it lives until the
  *               connector disconnects or closes.  Its binder end attaches
  *               to whichever socket binds the name and detaches when that
@@ -48,7 +49,11 @@
  *   (name.c).  A socket's deferred wake-up work holds a socket reference.
  *
  * Lock order (outermost first)
- *   xs_topo_lock (mutex, global: names, endpoints, attach/detach)
+ *   xs_topo_lock (mutex, global: names, endpoints, attach/detach).  No
+ *   filesystem call (path walk, mknod, permission check, path_put) runs
+ *   under it: name.c does those before locking or after unlocking, and
+ *   whoever may have retired a name unlocks with xs_topo_unlock(), which
+ *   releases the retired names' paths after dropping the mutex.
  *     -> xs->route_lock (mutex, per socket: its pipe list, routing state;
  *        never two route locks at once)
  *       -> rx->rx_lock (spinlock, per socket: rxq and reading list)

@@ -611,9 +611,9 @@ static int xs_fs_walk_dir(char *path, struct path *dir, const char **comp,
 		return -EINVAL;
 	if (*clen > NAME_MAX)
 		return -ENAMETOOLONG;
-	if (slash == path)
+	if (slash == path) {
 		err = kern_path("/", LOOKUP_FOLLOW | LOOKUP_DIRECTORY, dir);
-	else {
+	} else {
 		*slash = '\0';
 		err = kern_path(path, LOOKUP_FOLLOW | LOOKUP_DIRECTORY, dir);
 		*slash = '/';
@@ -883,7 +883,8 @@ static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep, bool closing)
 	} else {
 		xs_name_unbind(xs, n);
 		/* a PAIR that loses its peer this way takes another */
-		xs_name_retry(xs);
+		if (!closing)
+			xs_name_retry(xs);
 	}
 	kfree(ep);
 }
