@@ -73,10 +73,12 @@ fi
 
 if [ -e $KML ]; then
 	sleep 6
+	k0=$(cut -d' ' -f1 /proc/uptime)
 	echo scan >$KML
 	sleep 1
 	echo scan >$KML
 	leaks=$(cat $KML)
+	echo "# hygiene: kmemleak scans took $(awk -v a="$k0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s"
 	if [ -n "$leaks" ]; then
 		echo "not ok 9997 hygiene: kmemleak found leaks after $name"
 		echo "@@XS-REPORT kmemleak found leaks after $name:"
