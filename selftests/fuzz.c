@@ -94,7 +94,7 @@ struct slot_beat {
 struct shared {
 	long long calls[OP_NR];
 	long long errs[OP_NR];
-	long long parts_sent, parts_recv, records_recv;
+	long long parts_sent, parts_recv, records_recv, stamped_recv, empty_recv;
 	int fail_rec, fail_errno, fail_hang;
 	char first_rec[256], first_errno[256], first_hang[512];
 	int stop;
@@ -336,6 +336,10 @@ static void got_part(ino_t ino, const unsigned char *p, size_t len, size_t full,
 		memcpy(&h, p, sizeof(h));
 		stamped = h.magic == HDR_MAGIC;
 	}
+	if (stamped)
+		__atomic_fetch_add(&sh->stamped_recv, 1, __ATOMIC_RELAXED);
+	if (!len)
+		__atomic_fetch_add(&sh->empty_recv, 1, __ATOMIC_RELAXED);
 	if (resync) {
 		if (eor) {
 			int i;
@@ -659,6 +663,10 @@ static void op_recv(int mmsg)
 			if (got > iov[i].iov_len)
 				ERR_FAIL("recvmmsg: %zu bytes in a %zu byte buffer (seed %llu)",
 					 got, iov[i].iov_len, seed);
+			/* end of stream (shut down), as in op_recv() */
+			if (!got && !(mm[i].msg_hdr.msg_flags & (MSG_EOR | MSG_TRUNC)) &&
+			    (ts->rcv.stamped || !ts->rcv.parts))
+				continue;
 			got_part(ts->rcv.ino, iov[i].iov_base, got,
 				 mm[i].msg_hdr.msg_flags & MSG_TRUNC ? 0 : got,
 				 mm[i].msg_hdr.msg_flags & MSG_EOR);
@@ -1357,8 +1365,9 @@ int main(void)
 	printf("# calls (errors) per type:\n");
 	for (i = 0; i < OP_NR; i++)
 		printf("#   %-12s %9lld (%lld)\n", op_names[i], sh->calls[i], sh->errs[i]);
-	printf("# parts sent %lld, parts received %lld, records received %lld\n",
-	       sh->parts_sent, sh->parts_recv, sh->records_recv);
+	printf("# parts sent %lld; received: %lld parts (%lld stamped, %lld empty), %lld records\n",
+	       sh->parts_sent, sh->parts_recv, sh->stamped_recv, sh->empty_recv,
+	       sh->records_recv);
 
 	t0 = xs_now_ms();
 	gone = xs_all_gone(2000 + xs_wait_ms(), &socks, &recs, &bytes);
