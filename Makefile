@@ -7,9 +7,20 @@
 #   make install          libxs (PREFIX=/usr/local DESTDIR=)
 #   make setup            apt packages, kernel image, extracted headers
 #   make debug-kernel     build (once, cached) the KASAN/lockdep kernel
+#   make kcsan-kernel     build (once, cached) the KCSAN kernel
 #   make lint             checkpatch --strict + sparse on kmod/ and uapi/
-#   make check            everything, in a qemu guest on Debian's kernel
-#   make check-debug      the same on the debug kernel
+#   make check            everything, in qemu guests on Debian's 6.1 and
+#                         6.12 kernels (2 boots each), lint included
+#   make check-debug      every test on the debug kernel (KASAN, lockdep,
+#                         kmemleak, panic_on_warn), in 4 boots
+#   make check-kcsan      the chaos/race programs (KCSAN_PROGRAMS) on the
+#                         KCSAN kernel; any data-race report fails (not in CI)
+#
+# Every check ends with "N passed, N failed[, N skipped]", the sum over its
+# guest boots. Programs are spread over the boots by the measured times in
+# scripts/test-times, each with its own timeout (scripts/check.sh);
+# knobs: XS_GROUPS, XS_PROGRAMS, XS_TEST_TIMEOUT, XS_VM_TIMEOUT,
+# XS_FUZZ_SECS, XS_FUZZ_SEED (selftests/fuzz.c: replay a run).
 #   make demo             boot a guest and run tools/demo_pushpull
 #   make clean
 #
@@ -35,7 +46,7 @@ CC ?= cc
 TOOLS := $(patsubst tools/%.c,tools/build/%,$(wildcard tools/*.c))
 
 .PHONY: all modules libxs selftests tools install setup debug-kernel lint \
-	check check-debug demo clean
+	check check-debug check-kcsan kcsan-kernel demo clean
 
 all: modules
 
@@ -66,6 +77,9 @@ setup:
 debug-kernel: setup
 	scripts/build-debug-kernel.sh
 
+kcsan-kernel: setup
+	scripts/build-debug-kernel.sh --config kcsan
+
 lint:
 	scripts/lint.sh $(KDIR)
 
@@ -75,6 +89,11 @@ check:
 
 check-debug:
 	scripts/check.sh debug
+
+# The programs that race sockets, names and processes against each other.
+KCSAN_PROGRAMS ?= crash fuzz hardening pubsub reqrep shutdown stress survey
+check-kcsan:
+	XS_PROGRAMS="$(KCSAN_PROGRAMS)" scripts/check.sh kcsan
 
 demo:
 	scripts/demo.sh

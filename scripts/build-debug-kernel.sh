@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Build (once) the debug-tier kernel: Debian's linux-source-6.1 with
-# tinyconfig + scripts/debug.config (KASAN, lockdep, kmemleak, fault
-# injection...). The tree is kept in the cache because the module is built
-# against it with `make -C <tree> M=...`.
+# Build (once) a checker kernel: Debian's linux-source-6.1 with tinyconfig
+# + a config fragment. Two exist:
+#   debug  scripts/debug.config (KASAN, lockdep, kmemleak, fault
+#          injection...): make check-debug; cache $XS_CACHE/debug-kernel
+#   kcsan  scripts/kcsan.config (KCSAN, the data-race detector; it cannot
+#          be combined with KASAN): make check-kcsan; $XS_CACHE/kcsan-kernel
+# The tree is kept in the cache because the module is built against it
+# with `make -C <tree> M=...`.
 #
 # The cache key is a hash of the fragment, the source package version and
 # the compiler version: change any of them and a new tree is built next to
-# the old one (older trees are removed to save disk).
+# the old one (older trees of the same config are removed to save disk).
 #
-# Usage: scripts/build-debug-kernel.sh          build if needed, print the tree
-#        scripts/build-debug-kernel.sh --dir    only print where the tree is/will be
+# Usage: scripts/build-debug-kernel.sh [--config debug|kcsan]        build if needed, print the tree
+#        scripts/build-debug-kernel.sh [--config debug|kcsan] --dir  only print where the tree is/will be
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
-frag=$here/debug.config
+config=debug
+if [[ ${1:-} == --config ]]; then
+	config=$2
+	shift 2
+fi
+case $config in
+debug | kcsan) ;;
+*) echo "build-debug-kernel: --config debug|kcsan" >&2; exit 2 ;;
+esac
+frag=$here/$config.config
 src_tar=/usr/src/linux-source-6.1.tar.xz
 
 src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.1 2>/dev/null || echo none)
@@ -22,7 +35,7 @@ cc_ver=$(gcc --version 2>/dev/null | head -1 || echo none)
 # bump "recipe" when the build steps below change in a way that matters
 key=$( { echo "recipe 1"; echo "$src_ver"; echo "$cc_ver"; cat "$frag"; } |
        sha256sum | cut -c1-16)
-base=$XS_CACHE/debug-kernel
+base=$XS_CACHE/$config-kernel
 tree=$base/$key/linux
 
 if [[ ${1:-} == --dir ]]; then
@@ -44,7 +57,7 @@ fi
 [[ -f $src_tar ]] || { echo "missing $src_tar: run scripts/setup.sh" >&2; exit 1; }
 
 log=$base/$key.log
-echo "building debug kernel in $tree (log: $log); ~4 min on 2 idle cores, ~15 when busy" >&2
+echo "building $config kernel in $tree (log: $log); ~4 min on 2 idle cores, ~15 when busy" >&2
 start=$(date +%s)
 {
 	# Old keys are stale trees of ~2 GB each: drop them.
@@ -66,9 +79,9 @@ cd "$tree"
 bad=0
 while IFS= read -r line; do
 	if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
-		grep -qxF "$line" .config || { echo "debug.config: $line not applied (got: $(grep "^${BASH_REMATCH[1]}=" .config || echo unset))" >&2; bad=1; }
+		grep -qxF "$line" .config || { echo "$config.config: $line not applied (got: $(grep "^${BASH_REMATCH[1]}=" .config || echo unset))" >&2; bad=1; }
 	elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-		! grep -q "^${BASH_REMATCH[1]}=" .config || { echo "debug.config: ${BASH_REMATCH[1]} should be unset" >&2; bad=1; }
+		! grep -q "^${BASH_REMATCH[1]}=" .config || { echo "$config.config: ${BASH_REMATCH[1]} should be unset" >&2; bad=1; }
 	fi
 done <"$frag"
 [[ $bad == 0 ]] || exit 1
@@ -81,5 +94,5 @@ if ! nice -n 10 make ARCH=x86_64 -j"$(nproc)" all >>"$log" 2>&1; then
 	exit 1
 fi
 touch "$base/$key/.done"
-echo "debug kernel built in $(( $(date +%s) - start )) s: $tree/arch/x86/boot/bzImage" >&2
+echo "$config kernel built in $(( $(date +%s) - start )) s: $tree/arch/x86/boot/bzImage" >&2
 echo "$tree"

@@ -1,10 +1,12 @@
 #!/bin/busybox sh
 # /init of the test VM (PID 1, busybox only). scripts/vm-run.sh copies it
 # into the initramfs with /xs-env (settings) and /xs-cmd (the command to
-# run, in --cmd mode). Everything it prints goes to the serial console;
-# the host parses these markers:
+# run, in --cmd mode) and /xs-budgets ("PROGRAM SECONDS" lines: that
+# program's timeout instead of XS_TEST_TIMEOUT). Everything it prints goes
+# to the serial console; the host parses these markers:
 #   @@XS-KERNEL <uname -r>
-#   @@XS-TEST-BEGIN <name> / @@XS-TEST-END <name> rc=<exit code> secs=<time>
+#   @@XS-TEST-BEGIN <name> budget=<timeout>
+#   @@XS-TEST-END <name> rc=<exit code> secs=<time>
 #   @@XS-REPORT <what>         a failure found by the guest itself
 #   @@XS-DONE                  the guest reached the end (no hang)
 # No `set -e`: PID 1 must get to the end and power off whatever happens
@@ -28,7 +30,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ip link set lo up 2>/dev/null
 
 . /xs-env
-export XS_TEST_SCALE LD_LIBRARY_PATH=/lib:/usr/lib:/usr/local/lib
+export XS_TEST_SCALE XS_FUZZ_SECS XS_FUZZ_SEED LD_LIBRARY_PATH=/lib:/usr/lib:/usr/local/lib
 
 echo "@@XS-KERNEL $(uname -r)"
 
@@ -52,7 +54,7 @@ since() { awk -v a="$1" -v b="$(uptime_s)" 'BEGIN { printf "%.1f", b - a }'; }
 
 cd /tmp
 if [ "$XS_MODE" = cmd ]; then
-	echo "@@XS-TEST-BEGIN cmd"
+	echo "@@XS-TEST-BEGIN cmd budget=$XS_TEST_TIMEOUT"
 	s=$(uptime_s)
 	timeout -k 10 "$XS_TEST_TIMEOUT" sh /xs-cmd 2>&1 </dev/null
 	echo "@@XS-TEST-END cmd rc=$? secs=$(since "$s")"
@@ -61,9 +63,11 @@ else
 	# (SIGTERM, then SIGKILL 10 s later).
 	for t in $(ls /tests 2>/dev/null | sort); do
 		[ -x "/tests/$t" ] || continue
-		echo "@@XS-TEST-BEGIN $t"
+		b=$(awk -v n="$t" '$1 == n { print $2 }' /xs-budgets 2>/dev/null)
+		b=${b:-$XS_TEST_TIMEOUT}
+		echo "@@XS-TEST-BEGIN $t budget=$b"
 		s=$(uptime_s)
-		sh /guest-run-test.sh "$XS_TEST_TIMEOUT" "/tests/$t" 2>&1 </dev/null
+		sh /guest-run-test.sh "$b" "/tests/$t" 2>&1 </dev/null
 		echo "@@XS-TEST-END $t rc=$? secs=$(since "$s")"
 	done
 fi

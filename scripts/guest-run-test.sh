@@ -6,9 +6,11 @@
 #     /proc/net/protocols must be back to 0;
 #   - once the namespace is gone, the module must hold no record
 #     (/sys/module/af_xs/parameters/live, root only: "records 0 bytes 0");
-#   - on kernels with kmemleak: clear before, scan twice after (a pause
+#   - on kernels with kmemleak: clear before, scan once after (a pause
 #     first: kmemleak never reports objects younger than 5 s); any leak
-#     reported is a failure.
+#     reported is a failure. One scan, and a second only to confirm what
+#     the first found: a scan of the 2 GB debug guest takes 20-35 s under
+#     TCG. /init still scans twice at the end of each boot.
 # A hygiene failure prints a "not ok" TAP line (counted with the program's
 # own) and an @@XS-REPORT line, and makes the exit code non-zero.
 #
@@ -73,10 +75,16 @@ fi
 
 if [ -e $KML ]; then
 	sleep 6
-	echo scan >$KML
-	sleep 1
+	k0=$(cut -d' ' -f1 /proc/uptime)
 	echo scan >$KML
 	leaks=$(cat $KML)
+	if [ -n "$leaks" ]; then
+		# confirm: a second scan drops what was only in flight
+		sleep 1
+		echo scan >$KML
+		leaks=$(cat $KML)
+	fi
+	echo "# hygiene: kmemleak scan took $(awk -v a="$k0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%.1f", b - a }') s"
 	if [ -n "$leaks" ]; then
 		echo "not ok 9997 hygiene: kmemleak found leaks after $name"
 		echo "@@XS-REPORT kmemleak found leaks after $name:"

@@ -4,22 +4,32 @@
 # It never touches the host kernel: the module is only ever loaded inside
 # the guest.
 #
-# Usage: scripts/vm-run.sh [--kernel release|next|debug] [--cmd "CMD"]
-#            [--add SRC[:DEST]]... [--module KO] [--tests DIR] [--timeout SECS]
-#            [--vm-timeout SECS] [--extra-tap FILE] [--log FILE] [--out DIR]
+# Usage: scripts/vm-run.sh [--kernel release|next|debug|kcsan] [--cmd "CMD"]
+#            [--add SRC[:DEST]]... [--module KO] [--tests DIR] [--only "P..."]
+#            [--budgets FILE] [--timeout SECS] [--vm-timeout SECS]
+#            [--extra-tap FILE] [--name NAME] [--log FILE] [--out DIR]
 #
 #   --kernel     release: Debian's 6.1 cloud kernel (scripts/setup.sh fetched it)
 #                next:    Debian's 6.12 cloud kernel from bookworm-backports
 #                debug:   the KASAN/lockdep/kmemleak kernel built by
-#                         scripts/build-debug-kernel.sh
+#                         scripts/build-debug-kernel.sh (booted with
+#                         panic_on_warn=1: a WARN ends the guest, and the
+#                         program that was running is named as the cause)
+#                kcsan:   the KCSAN kernel (scripts/build-debug-kernel.sh
+#                         --config kcsan); any "BUG: KCSAN:" report fails
 #   --cmd        run CMD (with busybox sh, cwd /tmp) instead of the tests
 #                in /tests; e.g. --cmd "/bench/fanout -n 8"
 #   --add        copy file or directory SRC into the initramfs as DEST
 #                (default /<basename SRC>); ELF files get their libraries
 #   --module     the .ko to insmod (default kmod/af_xs.ko)
 #   --tests      directory of test programs (default selftests/build)
+#   --only       run only these programs of --tests (space-separated names);
+#                one named but missing is counted as "never ran"
+#   --budgets    file of "PROGRAM SECONDS" lines: that program's timeout
+#                (the others get --timeout)
 #   --timeout    per test program (guest side, busybox timeout)
 #   --vm-timeout whole guest; a hung guest is killed and counted as failed
+#   --name       label of this boot in the summary (scripts/check.sh: group)
 #   --extra-tap  host-side TAP lines (e.g. lint) counted in the summary
 #   --t0 EPOCH   also print the wall time since EPOCH (make check's start)
 #   --out DIR    work directory: initramfs, serial.log, summary files
@@ -28,7 +38,9 @@
 # What the guest gets: busybox-static, /af_xs.ko, /tests/* (executables of
 # selftests/build), /tools/* (tools/build), libxs.so* in /lib, every shared
 # library they need (found with ldd) at its host path, XS_TEST_SCALE in the
-# environment (1 on release, 20 on debug: tests divide iteration counts by it).
+# environment (1 on release, 20 on debug/kcsan: tests divide iteration
+# counts by it), XS_FUZZ_SECS (selftests/fuzz.c's duration: 20 s on
+# release/next, 90 s on debug/kcsan) and XS_FUZZ_SEED when set on the host.
 #
 # Output: the serial console, live, then a summary ending with one line
 # "N passed, N failed" (", N skipped" when some were). Exit 1 on any failure.
@@ -38,6 +50,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
 
 out= t0_all= kernel=release cmd= module=$repo/kmod/af_xs.ko testdir=$repo/selftests/build timeout= vm_timeout= extra_tap= log=
+only= budgets= name=
 adds=()
 while (($#)); do
 	case $1 in
@@ -47,6 +60,9 @@ while (($#)); do
 	--module) module=$2; shift 2 ;;
 	--tests) testdir=$2; shift 2 ;;
 	--timeout) timeout=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
+	--budgets) budgets=$2; shift 2 ;;
+	--name) name=$2; shift 2 ;;
 	--vm-timeout) vm_timeout=$2; shift 2 ;;
 	--extra-tap) extra_tap=$2; shift 2 ;;
 	--log) log=$2; shift 2 ;;
@@ -59,7 +75,10 @@ done
 
 # Per-kernel defaults. The debug kernel under TCG is 10-50x slower
 # (KASAN + lockdep), hence the larger scale divisor and timeouts.
-# Extra boot options on debug: every KASAN report, not only the first.
+# Extra boot options on debug: every KASAN report, not only the first;
+# panic_on_warn=1, so a WARN stops the guest where it happened (the judge
+# below names the program that was running).
+fuzz_secs=${XS_FUZZ_SECS:-20}
 case $kernel in
 release)
 	# shellcheck disable=SC1091
@@ -92,9 +111,20 @@ debug)
 	scale=${XS_TEST_SCALE:-20}
 	timeout=${timeout:-${XS_TEST_TIMEOUT:-900}}
 	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-3000}}
-	append_extra="kasan_multi_shot"
+	append_extra="kasan_multi_shot panic_on_warn=1"
+	fuzz_secs=${XS_FUZZ_SECS:-90}
 	;;
-*) echo "vm-run: --kernel release|next|debug" >&2; exit 2 ;;
+kcsan)
+	tree=$("$repo/scripts/build-debug-kernel.sh" --config kcsan --dir)
+	vmlinuz=$tree/arch/x86/boot/bzImage
+	[[ -f $tree/../.done ]] || { echo "vm-run: kcsan kernel not built: scripts/build-debug-kernel.sh --config kcsan" >&2; exit 2; }
+	scale=${XS_TEST_SCALE:-20}
+	timeout=${timeout:-${XS_TEST_TIMEOUT:-900}}
+	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-3000}}
+	append_extra="panic_on_warn=1"
+	fuzz_secs=${XS_FUZZ_SECS:-90}
+	;;
+*) echo "vm-run: --kernel release|next|debug|kcsan" >&2; exit 2 ;;
 esac
 
 out=${out:-$repo/build/vm-$kernel}
@@ -123,9 +153,12 @@ elfs=()
 # Test programs and tools: regular executable files only (no .o, no dirs).
 if [[ -d $testdir ]]; then
 	while IFS= read -r -d '' f; do
+		if [[ -n $only && " $only " != *" $(basename "$f") "* ]]; then continue; fi
 		cp "$f" "$root/tests/"; elfs+=("$f")
 	done < <(find "$testdir" -maxdepth 1 -type f -perm -u+x -print0)
 fi
+: >"$root/xs-budgets"
+[[ -z $budgets ]] || cp "$budgets" "$root/xs-budgets"
 if [[ -d $repo/tools/build ]]; then
 	while IFS= read -r -d '' f; do
 		cp "$f" "$root/tools/"; elfs+=("$f")
@@ -157,11 +190,17 @@ done
 
 # The programs the guest must run (in --cmd mode: only the command).
 tests=
-[[ -n $cmd ]] || tests=$(cd "$root/tests" && ls)
+if [[ -z $cmd && -n $only ]]; then
+	tests=$(tr ' ' '\n' <<<"$only" | sed '/^$/d')
+elif [[ -z $cmd ]]; then
+	tests=$(cd "$root/tests" && ls)
+fi
 {
 	echo "XS_MODE=$([[ -n $cmd ]] && echo cmd || echo suite)"
 	echo "XS_TEST_SCALE=$scale"
 	echo "XS_TEST_TIMEOUT=$timeout"
+	echo "XS_FUZZ_SECS=$fuzz_secs"
+	[[ -z ${XS_FUZZ_SEED:-} ]] || echo "XS_FUZZ_SEED=$XS_FUZZ_SEED"
 } >"$root/xs-env"
 printf '%s\n' "$cmd" >"$root/xs-cmd"
 
@@ -172,7 +211,7 @@ initrd=$out/initramfs.cpio.gz
 # loglevel=5: warnings and errors show live on the console (so a hang or a
 # splat is visible where it happens); the full dmesg is printed at the end.
 # panic=-1 + -no-reboot: a panic, or init's final `reboot -f`, ends qemu.
-echo "vm-run: booting $kernel kernel $(basename "$vmlinuz"), $(du -h "$initrd" | cut -f1) initramfs, timeouts ${timeout}s/program ${vm_timeout}s/VM"
+echo "vm-run: ${name:+$name: }booting $kernel kernel $(basename "$vmlinuz"), $(du -h "$initrd" | cut -f1) initramfs, timeouts ${timeout}s/program ${vm_timeout}s/VM"
 mkdir -p "$(dirname "$log")"
 t0=$(date +%s)
 set +e
@@ -190,7 +229,7 @@ clean=$out/serial.clean
 tr -d '\r' <"$log" >"$clean"
 
 echo
-echo "==================== summary ($kernel kernel) ===================="
+echo "==================== summary ($kernel kernel${name:+, $name}) ===================="
 kver=$(sed -n 's/^@@XS-KERNEL //p' "$clean" | head -1)
 boot=$(awk '/^@@XS-KERNEL/ { print "yes"; exit }' "$clean")
 echo "kernel: ${kver:-<never reached init>}  (VM wall time $((t1 - t0)) s)"
@@ -206,7 +245,7 @@ progs=$out/programs
 counts=$(awk -v expected="$tests" -v fails="$fails" -v progs="$progs" -v mode="${cmd:+cmd}" '
 	function finish(rc,   why) {
 		why = ""
-		if (rc == 124 || rc == 137 || rc == 143) why = "timed out or killed (rc=" rc ")"
+		if (rc == 124 || rc == 137 || rc == 143) why = "timed out or killed (rc=" rc ", budget " budget " s)"
 		else if (rc >= 128) why = "crashed (signal " rc - 128 ")"
 		else if (rc != 0 && rc != 4 && nok == 0) why = "exited " rc " without a failed TAP line"
 		else if (plan >= 0 && ok + nok + skip < plan && rc != 0) why = "stopped after " ok + nok + skip " of " plan " tests"
@@ -218,7 +257,10 @@ counts=$(awk -v expected="$tests" -v fails="$fails" -v progs="$progs" -v mode="$
 		printf "  %-24s %4d passed %4d failed %4d skipped  rc=%-3d %7ss\n", name, ok, nok, skip, rc, secs >> progs
 		P += ok; F += nok; S += skip
 	}
-	/^@@XS-TEST-BEGIN / { name = $2; inb = 1; seen[name] = 1; ok = nok = skip = 0; plan = -1; next }
+	/^@@XS-TEST-BEGIN / {
+		name = $2; inb = 1; seen[name] = 1; ok = nok = skip = 0; plan = -1
+		budget = $3; sub(/^budget=/, "", budget); next
+	}
 	inb && /^@@XS-TEST-END / {
 		rc = $3; sub(/^rc=/, "", rc); secs = $4; sub(/^secs=/, "", secs)
 		finish(rc + 0); inb = 0; next
@@ -226,8 +268,13 @@ counts=$(awk -v expected="$tests" -v fails="$fails" -v progs="$progs" -v mode="$
 	inb && /^ok / { if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) skip++; else ok++; next }
 	inb && /^not ok / { if ($0 ~ /# *TODO/) skip++; else nok++; next }
 	inb && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
+	/\] Kernel panic - not syncing/ { panicked = 1 }
 	END {
-		if (inb) { F += 1; print name ": did not finish (guest hung or crashed)" >> fails }
+		if (inb) {
+			F += 1
+			print name ": did not finish: the guest " (panicked ? "panicked" : "hung or crashed") " while it ran (budget " budget " s)" >> fails
+			printf "  %-24s %4d passed %4d failed %4d skipped  %-6s %7s\n", name, ok, nok + 1, skip, "(died)", "-" >> progs
+		}
 		n = split(expected, want, "\n")
 		for (i = 1; i <= n; i++)
 			if (want[i] != "" && !(want[i] in seen)) { F++; print want[i] ": never ran" >> fails }
@@ -268,7 +315,12 @@ no_memcg_oom() {
 } | awk '!seen[$0]++' >"$reports"
 problems=()
 [[ -s $reports ]] && problems+=("kernel reported problems ($(wc -l <"$reports") lines, see below)")
-((qrc == 124 || qrc == 137)) && problems+=("VM timed out after ${vm_timeout}s and was killed")
+# A panic (panic_on_warn=1 on debug: any WARN) ends the guest at once:
+# say so, with the reason, rather than leave only "did not reach the end".
+panic=$(grep -m1 -E '\] Kernel panic - not syncing' "$clean" | sed 's/.*Kernel panic - not syncing: *//' || true)
+running=$(awk '/^@@XS-TEST-BEGIN / { n = $2 } /^@@XS-TEST-END / { n = "" } END { print n }' "$clean")
+[[ -z $panic ]] || problems+=("guest panicked${running:+ while $running ran}: $panic$([[ $kernel == debug || $kernel == kcsan ]] && echo ' (panic_on_warn=1: a WARN is fatal; the WARNING is in the kernel reports)')")
+((qrc == 124 || qrc == 137)) && problems+=("VM timed out after ${vm_timeout}s and was killed${running:+ while $running ran}")
 grep -q '^@@XS-DONE' "$clean" || problems+=("guest did not reach the end of /init (hang, panic or crash)")
 [[ -n $boot ]] || problems+=("guest never reached /init")
 if ((${#problems[@]})); then
