@@ -481,8 +481,13 @@ TEST_F_TIMEOUT(mem, memory_cgroup_caps_what_a_sender_can_pin, 120)
 		       pid ? strerror(rep->err) :
 		       exit_sig ? strsignal(exit_sig) : "exited", peak,
 		       most_bytes, ooms);
-	/* the limit held */
-	EXPECT_LE(peak, max);
+	/*
+	 * The limit held.  A task the cgroup's OOM killer has chosen may
+	 * finish its charge past memory.max so that it can exit (the memcg
+	 * "force" charge of a dying task): at most one charge batch, 64
+	 * pages.
+	 */
+	EXPECT_LE(peak, max + 64 * 4096);
 	EXPECT_LE(most_bytes, max);
 	if (pid) {
 		EXPECT_TRUE(rep->err == ENOMEM || rep->err == ENOBUFS)
