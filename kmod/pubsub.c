@@ -193,6 +193,7 @@ struct xs_pubsub {
 	u32			*len_count;	/* prefixes of each length */
 	unsigned long		lens[BITS_TO_LONGS(XS_PREFIX_MAX + 1)];
 	unsigned long		gen;
+	atomic_t		notices;	/* XPUB: notices queued */
 	/* subscriber side, route lock */
 	struct xs_htab		mine_tab;	/* xs_mysub */
 	struct list_head	mine;		/* xs_mysub, in subscription order */
@@ -263,13 +264,26 @@ static void xs_pubsub_release(struct xs_sock *xs)
 
 /* ---- XPUB notices -------------------------------------------------------- */
 
-/* What the kernel holds for one notice of a prefix of @len bytes. */
-static size_t xs_notice_cost(u32 len)
-{
-	struct xs_part *part;
+/*
+ * What the kernel holds for a notice besides its payload (which the
+ * socket's rx_bytes counts): its record, part and message structures.
+ */
+#define XS_NOTICE_OVERHEAD	(sizeof(struct xs_record) + \
+				 sizeof(struct xs_msg) + sizeof(struct xs_part))
 
-	return sizeof(struct xs_record) + sizeof(struct xs_msg) +
-	       struct_size(part, data, len + 1);
+/* Bytes the XPUB @pub holds in its receive queue, notices counted whole. */
+static size_t xs_rx_held(struct xs_sock *pub)
+{
+	return READ_ONCE(pub->rx_bytes) +
+	       atomic_read(&xs_ps(pub)->notices) * XS_NOTICE_OVERHEAD;
+}
+
+/* No lock: a record leaves an XPUB's queue. */
+static int xs_xpub_recv_take(struct xs_sock *xs, struct xs_msg *m)
+{
+	if (!m->pipe)	/* a notice */
+		atomic_dec(&xs_ps(xs)->notices);
+	return 0;
 }
 
 /*
@@ -292,7 +306,7 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 		return;
 	/* only this lock's holders add notices: the checks are not racy */
 	if ((hwm > 0 && READ_ONCE(pub->rx_count) >= (u32)hwm) ||
-	    READ_ONCE(pub->rx_bytes) + xs_notice_cost(len) >
+	    xs_rx_held(pub) + XS_NOTICE_OVERHEAD + len + 1 >
 	    (size_t)READ_ONCE(pub->sk.sk_rcvbuf))
 		goto dropped;
 	rec = xs_record_alloc_gfp(gfp);
@@ -321,6 +335,7 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 	m->next = part;
 	m->epoch = 0;
 	m->reader = NULL;
+	atomic_inc(&xs_ps(pub)->notices);
 	xs_rx_enqueue(pub, m, true);
 	return;
 dropped:
@@ -826,6 +841,7 @@ const struct xs_pattern xs_xpub_pattern = {
 	.attach		= xs_pub_attach,
 	.detach		= xs_pub_detach,
 	.send_end	= xs_pub_send_end,
+	.recv_take	= xs_xpub_recv_take,
 	.init		= xs_pubsub_init,
 	.release	= xs_pubsub_release,
 };
