@@ -9,8 +9,8 @@
  *   bounded while a SUB flips a subscription 100,000 times;
  * - a notice carries the credentials of the subscriber (pid, uid, gid of
  *   the task that subscribed, for SUB and XSUB), also when the XPUB binds
- *   after the subscription and so makes the copy itself, and when the
- *   subscriber goes away;
+ *   after the subscription and so makes the copy itself, when the
+ *   subscriber goes away and when the XPUB unbinds;
  * - attaching a subscriber with N prefixes, and subscribing N prefixes,
  *   cost O(N): 4N takes well under 8 times as long as N, also with
  *   prefixes chosen to collide in a fixed-seed 256-bucket table.
@@ -240,6 +240,11 @@ static void notice_names_subscriber(struct __test_metadata *_metadata,
 	EXPECT_EQ(pid, cred.pid);
 	EXPECT_EQ(NOBODY, cred.uid);
 	EXPECT_EQ(NOBODY, cred.gid);
+	if (bind_first) {
+		/* the XPUB unbinds: it forgets the subscriber's prefix */
+		ASSERT_OK(setsockopt(xpub, SOL_XS, XS_UNBIND, name,
+				     strlen(name)));
+	}
 	/* the subscriber goes: the XPUB hears it from the subscriber still */
 	close(go);
 	ASSERT_EQ(0, xs_wait_child(pid));
@@ -262,7 +267,8 @@ TEST(notice_of_an_xsub_copied_at_bind_names_the_subscriber)
 	notice_names_subscriber(_metadata, XSPROTO_XSUB, 0);
 }
 
-TEST(notice_of_a_sub_subscribing_to_a_bound_xpub_names_the_subscriber)
+/* The XPUB's own unbind takes the prefix away: still the subscriber's. */
+TEST(notice_of_a_prefix_forgotten_at_unbind_names_the_subscriber)
 {
 	notice_names_subscriber(_metadata, XSPROTO_SUB, 1);
 }
