@@ -4,7 +4,9 @@
  *
  * 1. A systematic fault-injection sweep (debug kernel: CONFIG_FAILSLAB,
  *    CONFIG_FAIL_PAGE_ALLOC, /proc/thread-self/fail-nth).  For each call
- *    path -- socket, bind, connect before and after bind, subscriptions (and the
+ *    path -- socket, bind, connect before and after bind (with the
+ *    copy of a subscriber's prefixes, all or none, retried at its next
+ *    subscription call), subscriptions,
  *    sendmsg of a record's first, middle and last part over every pattern,
  *    sendmmsg, recvmsg, recvmmsg, poll, close with a record left without
  *    MSG_EOR, endpoint removal -- and for n = 1, 2, ...: write n to
@@ -473,8 +475,8 @@ static int check_bind_sub(struct fi_ctx *c)
 		lost = xs_getu64(c->rx[i], XS_MISSED);
 		if (lost > 1)
 			return WHY(c, "SUB %d missed %d copies", i, (int)lost);
-		if (lost && (setsockopt(c->rx[i], SOL_XS, XS_SUBSCRIBE, "b", 1) ||
-			     setsockopt(c->rx[i], SOL_XS, XS_UNSUBSCRIBE, "b", 1)))
+		if (lost && (setsockopt(c->rx[i], SOL_XS, XS_SUBSCRIBE, "a", 1) ||
+			     setsockopt(c->rx[i], SOL_XS, XS_UNSUBSCRIBE, "a", 1)))
 			return WHY(c, "SUB %d subscribing again: %s", i,
 				   strerror(errno));
 	}
