@@ -193,6 +193,7 @@ struct xs_pubsub {
 	u32			*len_count;	/* prefixes of each length */
 	unsigned long		lens[BITS_TO_LONGS(XS_PREFIX_MAX + 1)];
 	unsigned long		gen;
+	atomic_t		notices;	/* XPUB: notices queued */
 	/* subscriber side, route lock */
 	struct xs_htab		mine_tab;	/* xs_mysub */
 	struct list_head	mine;		/* xs_mysub, in subscription order */
@@ -264,6 +265,28 @@ static void xs_pubsub_release(struct xs_sock *xs)
 /* ---- XPUB notices -------------------------------------------------------- */
 
 /*
+ * What the kernel holds for a notice besides its payload (which the
+ * socket's rx_bytes counts): its record, part and message structures.
+ */
+#define XS_NOTICE_OVERHEAD	(sizeof(struct xs_record) + \
+				 sizeof(struct xs_msg) + sizeof(struct xs_part))
+
+/* Bytes the XPUB @pub holds in its receive queue, notices counted whole. */
+static size_t xs_rx_held(struct xs_sock *pub)
+{
+	return READ_ONCE(pub->rx_bytes) +
+	       atomic_read(&xs_ps(pub)->notices) * XS_NOTICE_OVERHEAD;
+}
+
+/* No lock: a record leaves an XPUB's queue. */
+static int xs_xpub_recv_take(struct xs_sock *xs, struct xs_msg *m)
+{
+	if (!m->pipe)	/* a notice */
+		atomic_dec(&xs_ps(xs)->notices);
+	return 0;
+}
+
+/*
  * Publisher's sub lock held: an XPUB learns that a prefix appeared (1) or
  * went (0), in a record from @who.  Beyond the XPUB's limits, or without
  * memory, the notice is dropped: missed by the XPUB, dropped by the
@@ -281,12 +304,10 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 	lockdep_assert_held(&xs_ps(pub)->lock);
 	if (pub->pat->proto != XSPROTO_XPUB)
 		return;
-	/*
-	 * Like any record: its XS_RCVHWM, and its SO_RCVBUF counting what
-	 * the kernel holds (xs_msg_charge()).
-	 */
+	/* only this lock's holders add notices: the checks are not racy */
 	if ((hwm > 0 && READ_ONCE(pub->rx_count) >= (u32)hwm) ||
-	    xs_rx_full(pub))
+	    xs_rx_held(pub) + XS_NOTICE_OVERHEAD + len + 1 >
+	    (size_t)READ_ONCE(pub->sk.sk_rcvbuf))
 		goto dropped;
 	rec = xs_record_alloc_gfp(gfp);
 	if (!rec)
@@ -314,6 +335,7 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 	m->next = part;
 	m->epoch = 0;
 	m->reader = NULL;
+	atomic_inc(&xs_ps(pub)->notices);
 	xs_rx_enqueue(pub, m, true);
 	return;
 dropped:
@@ -548,7 +570,7 @@ static void xs_pub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 			if (ref->pe->gen == gen)
 				continue;
 			ref->pe->gen = gen;
-			xs_pipe_deliver(xs, ref->pe, tx->rec, NULL, NULL);
+			xs_pipe_deliver(xs, ref->pe, tx->rec, false, NULL);
 		}
 	}
 	mutex_unlock(&ps->lock);
@@ -819,6 +841,7 @@ const struct xs_pattern xs_xpub_pattern = {
 	.attach		= xs_pub_attach,
 	.detach		= xs_pub_detach,
 	.send_end	= xs_pub_send_end,
+	.recv_take	= xs_xpub_recv_take,
 	.init		= xs_pubsub_init,
 	.release	= xs_pubsub_release,
 };

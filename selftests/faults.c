@@ -4,7 +4,9 @@
  *
  * 1. A systematic fault-injection sweep (debug kernel: CONFIG_FAILSLAB,
  *    CONFIG_FAIL_PAGE_ALLOC, /proc/thread-self/fail-nth).  For each call
- *    path -- socket, bind, connect before and after bind, subscriptions,
+ *    path -- socket, bind, connect before and after bind (with the
+ *    copy of a subscriber's prefixes, all or none, retried at its next
+ *    subscription call), subscriptions,
  *    sendmsg of a record's first, middle and last part over every pattern,
  *    sendmmsg, recvmsg, recvmmsg, poll, close with a record left without
  *    MSG_EOR, endpoint removal -- and for n = 1, 2, ...: write n to
@@ -416,8 +418,12 @@ static int prep_bind(struct fi_ctx *c)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		fd = fi_socket(c, j->connector);
-		if (fd < 0 || xs_connect(fd, fi_name(c)))
+		/* a SUB subscribed before: the binder's bind copies it */
+		if (fd < 0 || (j->connector == XSPROTO_SUB &&
+			       setsockopt(fd, SOL_XS, XS_SUBSCRIBE, "a", 1)) ||
+		    xs_connect(fd, fi_name(c)))
 			return WHY(c, "connector: %s", strerror(errno));
+		c->rx[i] = fd;
 		if (j->connector == XSPROTO_REQ ||
 		    j->connector == XSPROTO_PUSH) {
 			if (xs_send(fd, i ? "r1" : "r0", 2, MSG_EOR) != 2)
@@ -452,6 +458,45 @@ static int fi_waiting_arrive(struct fi_ctx *c, int want)
 	return 0;
 }
 
+/*
+ * Subscribers waited for the XPUB.  Where copying a SUB's subscriptions
+ * failed, the XPUB has none of them and the SUB counts one XS_MISSED;
+ * the SUB's next subscription call copies them.  The XPUB hears of the
+ * prefix once (or counts the notice missed), and both SUBs get what
+ * they subscribed to.
+ */
+static int check_bind_sub(struct fi_ctx *c)
+{
+	uint64_t lost;
+	struct xs_rec r;
+	int i, notes = 0;
+
+	for (i = 0; i < 2; i++) {
+		lost = xs_getu64(c->rx[i], XS_MISSED);
+		if (lost > 1)
+			return WHY(c, "SUB %d missed %d copies", i, (int)lost);
+		if (lost && (setsockopt(c->rx[i], SOL_XS, XS_SUBSCRIBE, "a", 1) ||
+			     setsockopt(c->rx[i], SOL_XS, XS_UNSUBSCRIBE, "a", 1)))
+			return WHY(c, "SUB %d subscribing again: %s", i,
+				   strerror(errno));
+	}
+	while (fi_take(c->tx, &r) > 0) {
+		if (r.n != 1 || r.len[0] != 2 || memcmp(r.data[0], "\1a", 2))
+			return WHY(c, "XPUB got an unexpected notice");
+		notes++;
+	}
+	if (notes + xs_getu64(c->tx, XS_MISSED) != 1)
+		return WHY(c, "XPUB got %d notices of one prefix", notes);
+	if (xs_send(c->tx, "a1", 2, MSG_EOR) != 2)
+		return WHY(c, "publish: %s", strerror(errno));
+	for (i = 0; i < 2; i++)
+		if (fi_take(c->rx[i], &r) != 1 || strcmp(r.data[0], "a1"))
+			return WHY(c, "SUB %d does not get what it subscribed "
+				   "to (it missed %d)", i,
+				   (int)xs_getu64(c->rx[i], XS_MISSED));
+	return 0;
+}
+
 static int check_bind(struct fi_ctx *c, long ret, int err)
 {
 	const struct fi_join *j = c->arg;
@@ -466,6 +511,8 @@ static int check_bind(struct fi_ctx *c, long ret, int err)
 			return WHY(c, "binding again after the failure: %s",
 				   strerror(errno));
 	}
+	if (j->connector == XSPROTO_SUB)
+		return check_bind_sub(c);
 	return fi_waiting_arrive(c, want);
 }
 
@@ -538,6 +585,21 @@ static int check_connect(struct fi_ctx *c, long ret, int err)
 	if (!k->bound && xs_bind(c->rx[0], fi_name(c)))
 		return WHY(c, "bind: %s", strerror(errno));
 	if (k->connector == XSPROTO_SUB) {
+		uint64_t lost = xs_getu64(c->tx, XS_MISSED);
+
+		/*
+		 * Copying the subscriptions failed whole: the XPUB has none,
+		 * the SUB counts it, and its next subscription call copies
+		 * them.
+		 */
+		if (lost > 1)
+			return WHY(c, "SUB missed %d copies", (int)lost);
+		if (lost && !fi_empty(c->rx[0]))
+			return WHY(c, "a copy that failed reached the XPUB");
+		if (lost && (setsockopt(c->tx, SOL_XS, XS_SUBSCRIBE, "a", 1) ||
+			     setsockopt(c->tx, SOL_XS, XS_UNSUBSCRIBE, "a", 1)))
+			return WHY(c, "subscribing again: %s",
+				   strerror(errno));
 		/* XPUB hears of both prefixes, or counts what it missed */
 		while ((n = fi_take(c->rx[0], &r)) > 0)
 			notes++;
