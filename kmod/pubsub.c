@@ -570,7 +570,7 @@ static void xs_pub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 			if (ref->pe->gen == gen)
 				continue;
 			ref->pe->gen = gen;
-			xs_pipe_deliver(xs, ref->pe, tx->rec, false, NULL);
+			xs_pipe_deliver(xs, ref->pe, tx->rec, NULL, NULL);
 		}
 	}
 	mutex_unlock(&ps->lock);
