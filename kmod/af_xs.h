@@ -289,7 +289,7 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 int xs_next_part_len(struct xs_sock *xs);
 bool xs_rcvmore(struct xs_sock *xs);
 bool xs_readable(struct xs_sock *xs);
-void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to);
+void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to, bool reading);
 size_t xs_msg_charge(const struct xs_msg *m);
 void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake);
 bool xs_rx_full(struct xs_sock *xs);

@@ -206,7 +206,7 @@ static int xs_release(struct socket *sock)
 	WARN_ON_ONCE(!list_empty(&xs->pipes));
 
 	xs_tx_purge(xs);
-	xs_rx_purge(xs, NULL);
+	xs_rx_purge(xs, NULL, true);
 	if (xs->pat->release)
 		xs->pat->release(xs);
 

@@ -426,7 +426,7 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	xs->pat->detach(xs, me);
 	mutex_unlock(&xs->route_lock);
 	if (purge)
-		xs_rx_purge(xs, me);
+		xs_rx_purge(xs, me, false);
 }
 
 /* xs_topo_lock held.  The connector is done with @p: tear it down. */

@@ -559,6 +559,25 @@ static struct xs_msg *xs_rx_peek(struct xs_sock *xs)
 	return list_first_entry_or_null(&xs->rxq, struct xs_msg, node);
 }
 
+/* Is the calling thread inside a record of @xs? */
+static bool xs_reading_mine(struct xs_sock *xs)
+{
+	struct xs_msg *m;
+	bool mine = false;
+
+	if (list_empty_careful(&xs->reading))
+		return false;
+	spin_lock(&xs->rx_lock);
+	list_for_each_entry(m, &xs->reading, node) {
+		if (xs_reading_me(m)) {
+			mine = true;
+			break;
+		}
+	}
+	spin_unlock(&xs->rx_lock);
+	return mine;
+}
+
 /* Drop, and count as missed, records whose reading thread has exited. */
 static void xs_reading_gc(struct xs_sock *xs)
 {
@@ -774,7 +793,11 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 
 	xs_reading_gc(xs);
 	for (;;) {
-		if (xs->pat->recv_begin) {
+		/*
+		 * The pattern's state (a reply owed, a survey over) decides
+		 * whether a record may be begun; one begun is always finished.
+		 */
+		if (xs->pat->recv_begin && !xs_reading_mine(xs)) {
 			ret = xs->pat->recv_begin(xs, &timeo);
 			if (ret)
 				break;
@@ -887,10 +910,12 @@ void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs)
 }
 
 /*
- * Discard records queued to pipe end @to (all records, including those
- * being read, when @to is NULL: the socket is going away).
+ * Discard the queued records that came through pipe end @to (through any,
+ * when @to is NULL) and, with @reading, those threads are reading too (the
+ * socket is going away).  A record a thread has begun to read is otherwise
+ * its own to finish.
  */
-void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to)
+void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to, bool reading)
 {
 	struct xs_msg *m, *tmp;
 	LIST_HEAD(gone);
@@ -903,7 +928,7 @@ void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to)
 			list_add_tail(&m->node, &gone);
 		}
 	}
-	if (!to)
+	if (reading)
 		list_splice_init(&xs->reading, &read);
 	spin_unlock(&xs->rx_lock);
 

@@ -204,6 +204,7 @@ static bool xs_rep_recv_start(struct xs_sock *xs, struct xs_msg *m)
 
 struct xs_req {
 	struct xs_pipe		*last;		/* where the request went (ref) */
+	struct xs_msg		*answer;	/* its reply, once taken; compared only */
 	bool			expecting;
 };
 
@@ -252,8 +253,12 @@ static void xs_req_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	refcount_inc(&p->ref);
 	q->last = p;
 	q->expecting = true;
-	/* whatever is queued answers an older request */
-	xs_rx_purge(xs, NULL);
+	q->answer = NULL;
+	/*
+	 * Whatever is queued answers an older request.  A reply a thread is
+	 * reading stays for it to finish, but answers nothing any more.
+	 */
+	xs_rx_purge(xs, NULL, false);
 	xs_reserved_send_end(xs, tx);
 }
 
@@ -288,12 +293,26 @@ static bool xs_req_recv_accept(struct xs_sock *xs, struct xs_msg *m)
 	return q->expecting && m->pipe == q->last;
 }
 
+/* No lock: the reply now being read answers the last request. */
+static int xs_req_recv_take(struct xs_sock *xs, struct xs_msg *m)
+{
+	struct xs_req *q = xs->priv;
+
+	mutex_lock(&xs->route_lock);
+	q->answer = m;
+	mutex_unlock(&xs->route_lock);
+	return 0;
+}
+
 static void xs_req_recv_done(struct xs_sock *xs, struct xs_msg *m)
 {
 	struct xs_req *q = xs->priv;
 
 	mutex_lock(&xs->route_lock);
-	q->expecting = false;
+	if (q->answer == m) {
+		q->expecting = false;
+		q->answer = NULL;
+	}
 	mutex_unlock(&xs->route_lock);
 	xs_wake_writer(xs);	/* POLLOUT: the next request may go now */
 }
@@ -340,6 +359,7 @@ const struct xs_pattern xs_req_pattern = {
 	.recv_start	= xs_req_recv_start,
 	.recv_begin	= xs_req_recv_begin,
 	.recv_accept	= xs_req_recv_accept,
+	.recv_take	= xs_req_recv_take,
 	.recv_done	= xs_req_recv_done,
 	.init		= xs_req_init,
 	.release	= xs_req_release,

@@ -79,7 +79,7 @@ done
 # Extra boot options on debug: every KASAN report, not only the first;
 # panic_on_warn=1, so a WARN stops the guest where it happened (the judge
 # below names the program that was running).
-fuzz_secs=${XS_FUZZ_SECS:-0}
+fuzz_secs=${XS_FUZZ_SECS:-20}
 case $kernel in
 release)
 	# shellcheck disable=SC1091
@@ -113,7 +113,7 @@ debug)
 	timeout=${timeout:-${XS_TEST_TIMEOUT:-900}}
 	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-3000}}
 	append_extra="kasan_multi_shot panic_on_warn=1"
-	fuzz_secs=${XS_FUZZ_SECS:-0}
+	fuzz_secs=${XS_FUZZ_SECS:-60}
 	;;
 kcsan)
 	tree=$("$repo/scripts/build-debug-kernel.sh" --config kcsan --dir)
@@ -123,7 +123,7 @@ kcsan)
 	timeout=${timeout:-${XS_TEST_TIMEOUT:-900}}
 	vm_timeout=${vm_timeout:-${XS_VM_TIMEOUT:-3000}}
 	append_extra="panic_on_warn=1"
-	fuzz_secs=${XS_FUZZ_SECS:-0}
+	fuzz_secs=${XS_FUZZ_SECS:-60}
 	;;
 *) echo "vm-run: --kernel release|next|debug|kcsan" >&2; exit 2 ;;
 esac

@@ -23,6 +23,9 @@
  *   item 15  records an orphan left for an XREP carry its identity
  *   item 16  poll is exact after a reader died inside a record
  *   item 17  a PUB keeps nothing it could never read
+ *
+ * and what selftests/fuzz.c found since: a thread inside a record always
+ * finishes it, whatever other threads do to the pattern's state.
  */
 #include "xs_test.h"
 
@@ -825,6 +828,95 @@ TEST(pub_drops_data_an_xsub_left_for_it_before_it_bound)
 	ASSERT_EQ(1ULL, xs_getu64(xsub, XS_DROPS));
 	close(xsub);
 	close(pub);
+}
+
+/* ---- found by selftests/fuzz.c: a record begun is always finished ------------ */
+
+struct whole_read {
+	int fd, parts;
+	struct xs_rec r;
+};
+
+static void *read_whole_record(void *arg)
+{
+	struct whole_read *w = arg;
+
+	w->parts = xs_recv_rec(w->fd, &w->r, xs_wait_ms());
+	return NULL;
+}
+
+/* Another thread reads one whole record of @fd; returns its part count. */
+static int whole_record_in_a_thread(int fd)
+{
+	struct whole_read w = { .fd = fd };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, read_whole_record, &w) ||
+	    pthread_join(t, NULL))
+		return -1;
+	return w.parts;
+}
+
+TEST(rep_thread_inside_a_request_finishes_it_after_another_thread_read_one)
+{
+	int rep = xs_socket(XSPROTO_REP), req1 = xs_socket(XSPROTO_REQ);
+	int req2 = xs_socket(XSPROTO_REQ), f;
+	char buf[16];
+	XS_UNAME(name, "busyrep");
+
+	ASSERT_OK(xs_bind(rep, name));
+	ASSERT_OK(xs_connect(req1, name));
+	ASSERT_OK(xs_connect(req2, name));
+	ASSERT_RECORD(req1, 0, "a1", "a2", "a3");
+	ASSERT_EQ(2, xs_recv_wait(rep, buf, sizeof(buf), &f));
+	ASSERT_RECORD(req2, 0, "b1", "b2");
+	/* a reply is owed now, for b; a is still half read */
+	ASSERT_EQ(2, whole_record_in_a_thread(rep));
+	ASSERT_EQ(2, xs_recv(rep, buf, sizeof(buf), MSG_DONTWAIT, &f));
+	ASSERT_EQ(0, memcmp(buf, "a2", 2));
+	ASSERT_EQ(2, xs_recv(rep, buf, sizeof(buf), MSG_DONTWAIT, &f));
+	ASSERT_EQ(0, memcmp(buf, "a3", 2));
+	ASSERT_TRUE(f & MSG_EOR);
+	close(rep);
+	close(req1);
+	close(req2);
+}
+
+TEST(req_thread_inside_a_reply_finishes_it_across_the_next_request)
+{
+	int req = xs_socket(XSPROTO_REQ), xrep = xs_socket(XSPROTO_XREP), f;
+	struct xs_rec q;
+	char buf[16];
+	XS_UNAME(name, "twice");
+
+	ASSERT_OK(xs_bind(xrep, name));
+	ASSERT_OK(xs_connect(req, name));
+	ASSERT_SEND(req, "q1", MSG_EOR);
+	ASSERT_EQ(3, xs_recv_rec(xrep, &q, xs_wait_ms()));
+	/* a hostile replier answers twice */
+	ASSERT_OK(xs_send_rec(xrep, &q, 0, 2, 0, 0));
+	ASSERT_RECORD(xrep, 0, "r1a", "r1b");
+	ASSERT_OK(xs_send_rec(xrep, &q, 0, 2, 0, 0));
+	ASSERT_RECORD(xrep, 0, "r2");
+	ASSERT_EQ(3, xs_recv_wait(req, buf, sizeof(buf), &f));
+	/* another thread takes the second answer whole: no request pending */
+	ASSERT_EQ(1, whole_record_in_a_thread(req));
+	/* the next request goes while this thread is inside the first answer */
+	ASSERT_SEND(req, "q2", MSG_EOR);
+	ASSERT_EQ(3, xs_recv(req, buf, sizeof(buf), MSG_DONTWAIT, &f));
+	ASSERT_EQ(0, memcmp(buf, "r1b", 3));
+	ASSERT_TRUE(f & MSG_EOR);
+	/* ... which answered nothing: q2 still waits for its own */
+	ASSERT_EQ(-1, xs_send_str(req, "q3", MSG_EOR | MSG_DONTWAIT));
+	ASSERT_EQ(EBADFD, errno);
+	ASSERT_EQ(3, xs_recv_rec(xrep, &q, xs_wait_ms()));
+	ASSERT_EQ(0, memcmp(q.data[2], "q2", 2));
+	ASSERT_OK(xs_send_rec(xrep, &q, 0, 2, 0, 0));
+	ASSERT_RECORD(xrep, 0, "r3");
+	ASSERT_RECV_RECORD(req, "r3");
+	ASSERT_SEND(req, "q3", MSG_EOR);
+	close(req);
+	close(xrep);
 }
 
 XS_TEST_MAIN
