@@ -40,4 +40,17 @@ static inline int xs_vfs_mknod(const struct path *parent,
 #endif
 }
 
+/* The same for vfs_unlink() (no delegation: not an NFS export). */
+static inline int xs_vfs_unlink(const struct path *parent,
+				struct dentry *dentry)
+{
+#ifdef XS_HAVE_MNT_IDMAP
+	return vfs_unlink(mnt_idmap(parent->mnt), d_inode(parent->dentry),
+			  dentry, NULL);
+#else
+	return vfs_unlink(mnt_user_ns(parent->mnt), d_inode(parent->dentry),
+			  dentry, NULL);
+#endif
+}
+
 #endif /* _AF_XS_COMPAT_H */

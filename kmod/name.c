@@ -424,33 +424,6 @@ struct xs_fs_bind {
 	char		comp[NAME_MAX + 1];
 };
 
-/* No lock held: create the socket node of @path (the caller's context). */
-static int xs_fs_mknod(const char *path, struct xs_fs_bind *fb)
-{
-	umode_t mode = S_IFSOCK | (0777 & ~current_umask());
-	struct dentry *dentry;
-	struct path parent;
-	int err;
-
-	dentry = kern_path_create(AT_FDCWD, path, &parent, 0);
-	if (IS_ERR(dentry))
-		return PTR_ERR(dentry) == -EEXIST ? -EADDRINUSE :
-		       PTR_ERR(dentry);
-	err = security_path_mknod(&parent, dentry, mode, 0);
-	if (!err)
-		err = xs_vfs_mknod(&parent, dentry, mode);
-	if (!err) {
-		fb->node.mnt = mntget(parent.mnt);
-		fb->node.dentry = dget(dentry);
-		fb->dir = parent;
-		path_get(&fb->dir);
-		fb->len = min_t(int, dentry->d_name.len, NAME_MAX);
-		memcpy(fb->comp, dentry->d_name.name, fb->len);
-	}
-	done_path_create(&parent, dentry);
-	return err;
-}
-
 /*
  * No lock held: may a connector with @cred reach the node @node through
  * the directory @dir?  Used for connectors that came before the node.
@@ -528,38 +501,33 @@ static void xs_fs_take_waiting(struct xs_sock *xs, struct xs_name *b,
 	}
 }
 
-static int xs_fs_bind(struct xs_sock *xs, struct xs_ep *ep, const char *path)
+/*
+ * xs_topo_lock held: enter the new node @fb->node, in directory @fb->dir,
+ * as the name @xs binds.  The caller holds the directory's inode lock.
+ */
+static int xs_fs_enter(struct xs_sock *xs, struct xs_ep *ep,
+		       struct xs_fs_bind *fb, struct xs_name **bp,
+		       struct xs_name **dp)
 {
-	struct xs_fs_bind *fb;
-	struct xs_name *b, *d = NULL;
-	int err;
+	struct xs_name *b, *d;
 
-	fb = kzalloc(sizeof(*fb), GFP_KERNEL);
-	if (!fb)
-		return -ENOMEM;
-	err = xs_fs_mknod(path, fb);
-	if (err)
-		goto out;
-
-	mutex_lock(&xs_topo_lock);
-	err = -ENOMEM;
+	lockdep_assert_held(&xs_topo_lock);
 	b = xs_name_get(&xs_fs_names, XS_NAME_NODE, d_inode(fb->node.dentry),
 			"", 0, true);
 	if (!b)
-		goto out_unlock;
+		return -ENOMEM;
 	if (WARN_ON_ONCE(b->binder)) {	/* a fresh inode is nobody's */
 		xs_name_put(b);
-		err = -EADDRINUSE;
-		goto out_unlock;
+		return -EADDRINUSE;
 	}
-	b->path = fb->node;
-	fb->node.dentry = NULL;
 	d = xs_name_get(&xs_fs_names, XS_NAME_DIR, d_inode(fb->dir.dentry),
 			fb->comp, fb->len, true);
 	if (!d) {
 		xs_name_put(b);
-		goto out_unlock;
+		return -ENOMEM;
 	}
+	b->path = fb->node;
+	fb->node.dentry = NULL;
 	if (!d->path.dentry) {
 		d->path = fb->dir;
 		fb->dir.dentry = NULL;
@@ -569,24 +537,61 @@ static int xs_fs_bind(struct xs_sock *xs, struct xs_ep *ep, const char *path)
 	d->refs++;
 	d->bound = b;
 	xs_bind_ep(xs, b, ep);
-	xs_topo_unlock();
+	*bp = b;
+	*dp = d;
+	return 0;
+}
 
-	/* b and d keep our references until the pipes are checked */
-	xs_fs_take_waiting(xs, b, d);
-	mutex_lock(&xs_topo_lock);
-	xs_name_put(d);
-	xs_name_put(b);
-	xs_topo_unlock();
-	err = 0;
-	goto out;
+/*
+ * No lock held: create the socket node of @path (the caller's context)
+ * and bind @xs to it.  A bind that fails after making the node removes it
+ * again, as AF_UNIX does, so that the same path can be bound after.
+ */
+static int xs_fs_bind(struct xs_sock *xs, struct xs_ep *ep, const char *path)
+{
+	umode_t mode = S_IFSOCK | (0777 & ~current_umask());
+	struct xs_name *b = NULL, *d = NULL;
+	struct xs_fs_bind *fb;
+	struct dentry *dentry;
+	struct path parent;
+	int err;
 
-out_unlock:
-	xs_topo_unlock();
+	fb = kzalloc(sizeof(*fb), GFP_KERNEL);
+	if (!fb)
+		return -ENOMEM;
+	dentry = kern_path_create(AT_FDCWD, path, &parent, 0);
+	if (IS_ERR(dentry)) {
+		err = PTR_ERR(dentry) == -EEXIST ? -EADDRINUSE :
+		      PTR_ERR(dentry);
+		goto out;
+	}
+	err = security_path_mknod(&parent, dentry, mode, 0);
+	if (!err)
+		err = xs_vfs_mknod(&parent, dentry, mode);
+	if (!err) {
+		fb->node.mnt = mntget(parent.mnt);
+		fb->node.dentry = dget(dentry);
+		fb->dir = parent;
+		path_get(&fb->dir);
+		fb->len = min_t(int, dentry->d_name.len, NAME_MAX);
+		memcpy(fb->comp, dentry->d_name.name, fb->len);
+		/* lock order: the directory's inode lock, then xs_topo_lock */
+		mutex_lock(&xs_topo_lock);
+		err = xs_fs_enter(xs, ep, fb, &b, &d);
+		xs_topo_unlock();
+		if (err)
+			xs_vfs_unlink(&parent, dentry);
+	}
+	done_path_create(&parent, dentry);
+	if (!err) {
+		/* b and d keep our references until the pipes are checked */
+		xs_fs_take_waiting(xs, b, d);
+		mutex_lock(&xs_topo_lock);
+		xs_name_put(d);
+		xs_name_put(b);
+		xs_topo_unlock();
+	}
 out:
-	/*
-	 * The node stays on failure: it was made by the caller, and for
-	 * AF_UNIX too a failed bind may leave its node behind.
-	 */
 	if (fb->node.dentry)
 		path_put(&fb->node);
 	if (fb->dir.dentry)
