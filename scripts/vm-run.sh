@@ -39,9 +39,9 @@
 # selftests/build), /tools/* (tools/build), libxs.so* in /lib, every shared
 # library they need (found with ldd) at its host path, XS_TEST_SCALE in the
 # environment (1 on release, 20 on debug/kcsan: tests divide iteration
-# counts by it), XS_FUZZ_SECS (selftests/fuzz.c's duration; default 0,
-# which skips it until the defects it found are fixed: e.g. 20 on
-# release/next, 90 on debug) and XS_FUZZ_SEED when set on the host.
+# counts by it), XS_FUZZ_SECS (selftests/fuzz.c's duration: 20 s on
+# release/next, 60 on debug/kcsan, 0 skips it) and XS_FUZZ_SEED when set
+# on the host.
 #
 # Output: the serial console, live, then a summary ending with one line
 # "N passed, N failed" (", N skipped" when some were). Exit 1 on any failure.
@@ -259,7 +259,7 @@ counts=$(awk -v expected="$tests" -v fails="$fails" -v progs="$progs" -v mode="$
 		P += ok; F += nok; S += skip
 	}
 	/^@@XS-TEST-BEGIN / {
-		name = $2; inb = 1; seen[name] = 1; ok = nok = skip = 0; plan = -1
+		name = $2; inb = 1; seen[name] = 1; ok = nok = skip = nd = 0; plan = -1
 		budget = $3; sub(/^budget=/, "", budget); next
 	}
 	inb && /^@@XS-TEST-END / {
@@ -267,7 +267,17 @@ counts=$(awk -v expected="$tests" -v fails="$fails" -v progs="$progs" -v mode="$
 		finish(rc + 0); inb = 0; next
 	}
 	inb && /^ok / { if ($0 ~ /# *[Ss][Kk][Ii][Pp]/) skip++; else ok++; next }
-	inb && /^not ok / { if ($0 ~ /# *TODO/) skip++; else nok++; next }
+	inb && /^not ok / {
+		if ($0 ~ /# *TODO/) { skip++; next }
+		nok++
+		# what failed, and the diagnostics just before it (CI shows
+		# only the end of the output: this is where to look)
+		print name ": " $0 >> fails
+		for (i = (nd > 4 ? nd - 4 : 0); i < nd; i++) print "    " d[i % 4] >> fails
+		nd = 0; next
+	}
+	inb && /^#  *RUN / { nd = 0; next }
+	inb && /^# / { d[nd++ % 4] = substr($0, 1, 300); next }
 	inb && /^1\.\.[0-9]+/ { plan = substr($1, 4) + 0; next }
 	/\] Kernel panic - not syncing/ { panicked = 1 }
 	END {
