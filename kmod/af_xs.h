@@ -204,8 +204,9 @@ struct xs_sock {
 	struct xs_pipe_end	*cursor;	/* round-robin / single peer */
 	u32			npipes;
 	void			*priv;		/* pattern state */
-	bool			defer_wakes;	/* inside a MSG_BATCH send */
+	bool			defer_wakes;	/* inside a MSG_BATCH/MSG_MORE send */
 	bool			wakes_owed;	/* some pipe end has wake_pending */
+	bool			more_owed;	/* ... since a MSG_MORE send */
 	unsigned long		batch_deliveries;	/* route lock */
 	unsigned long		wake_seen;	/* deliveries at the last check */
 	unsigned int		wake_ticks;	/* checks since the batch began */
@@ -311,6 +312,9 @@ void xs_pipe_put(struct xs_pipe *p);
 int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs);
 void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge);
 void xs_pipe_destroy(struct xs_pipe *p);
+/* Records a MSG_MORE sender's reader may hold before it is woken anyway. */
+#define XS_WAKE_BATCH	64
+
 void xs_defer_wake(struct xs_sock *xs, struct xs_pipe_end *me);
 void xs_flush_wakes(struct xs_sock *xs);
 void xs_wake_work(struct work_struct *work);

@@ -575,6 +575,7 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	xs->identity_len = 0;
 	xs->defer_wakes = false;
 	xs->wakes_owed = false;
+	xs->more_owed = false;
 	INIT_DELAYED_WORK(&xs->wake_work, xs_wake_work);
 }
 

@@ -198,7 +198,10 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	}
 	if (from->defer_wakes)
 		xs_defer_wake(from, me);
-	xs_rx_enqueue(rx, m, !from->defer_wakes);
+	/* a reader that fell a batch behind is woken at once all the same */
+	xs_rx_enqueue(rx, m, !from->defer_wakes ||
+		      (from->more_owed &&
+		       READ_ONCE(rx->rx_count) + 1 >= XS_WAKE_BATCH));
 	return;
 
 drop:
@@ -222,6 +225,13 @@ dropped:
  * or after XS_WAKE_DEFER_TICKS at most (a sender that never ends its
  * batch cannot keep readers asleep), so no reader sleeps on a non-empty
  * queue for long.
+ *
+ * A record sent with MSG_MORE (and MSG_EOR) says "more follow soon": it is
+ * queued at once, as any record, and only its wake-up waits, for the next
+ * record sent without MSG_MORE, for the reader's queue to hold
+ * XS_WAKE_BATCH records (then that reader is woken at once), for the
+ * sender to block, or for the work item's first tick, whichever comes
+ * first.  An idle sender's last record is thus late by one tick at most.
  */
 #define XS_WAKE_DEFER_TICKS	25
 
@@ -250,6 +260,7 @@ void xs_flush_wakes(struct xs_sock *xs)
 	if (!xs->wakes_owed)
 		return;
 	xs->wakes_owed = false;
+	xs->more_owed = false;
 	list_for_each_entry(pe, &xs->pipes, node) {
 		if (!pe->wake_pending)
 			continue;
@@ -267,7 +278,8 @@ void xs_wake_work(struct work_struct *work)
 					  struct xs_sock, wake_work);
 
 	mutex_lock(&xs->route_lock);
-	if (xs->wakes_owed && xs->batch_deliveries != xs->wake_seen &&
+	if (xs->wakes_owed && !xs->more_owed &&
+	    xs->batch_deliveries != xs->wake_seen &&
 	    ++xs->wake_ticks < XS_WAKE_DEFER_TICKS) {
 		/* the batch is still going: look again next tick */
 		xs->wake_seen = xs->batch_deliveries;

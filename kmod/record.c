@@ -305,12 +305,36 @@ static int xs_wait_step(struct sock *sk, struct wait_queue_entry *wait,
 	return 0;
 }
 
+/*
+ * Readers and writers sleep on the socket's one wait queue.  Each ignores
+ * the wake-ups meant only for the other (their poll key says so): a REQ
+ * waiting for its reply is not woken because its request was dequeued.
+ * Wake-ups without a key (state changes, release) reach everyone.
+ */
+static int xs_reader_wake(struct wait_queue_entry *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	if (key && !(key_to_poll(key) & (EPOLLIN | EPOLLRDNORM | EPOLLERR |
+					 EPOLLHUP | EPOLLRDHUP)))
+		return 0;
+	return woken_wake_function(wait, mode, sync, key);
+}
+
+static int xs_writer_wake(struct wait_queue_entry *wait, unsigned int mode,
+			  int sync, void *key)
+{
+	if (key && !(key_to_poll(key) & (EPOLLOUT | EPOLLWRNORM | EPOLLERR |
+					 EPOLLHUP)))
+		return 0;
+	return woken_wake_function(wait, mode, sync, key);
+}
+
 /* First part: wait until the pattern finds a destination with room. */
 static int xs_send_begin(struct xs_sock *xs, struct xs_tx *tx, int flags)
 {
 	struct sock *sk = &xs->sk;
 	long timeo = sock_sndtimeo(sk, flags & MSG_DONTWAIT);
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	DEFINE_WAIT_FUNC(wait, xs_writer_wake);
 	bool waiting = false;
 	int err;
 
@@ -410,11 +434,17 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		mutex_lock(&xs->route_lock);
 		err = xs->pat->send_prepare ? xs->pat->send_prepare(xs, tx) : 0;
 		if (!err) {
-			/* sendmmsg: wake the readers once, after the last entry */
-			xs->defer_wakes = flags & MSG_BATCH;
+			/*
+			 * sendmmsg: wake the readers once, after the last
+			 * entry.  MSG_MORE: more records follow soon, wake
+			 * them a little later (pipe.c, xs_defer_wake()).
+			 */
+			xs->defer_wakes = flags & (MSG_BATCH | MSG_MORE);
+			if (flags & MSG_MORE)
+				xs->more_owed = true;
 			xs->pat->send_end(xs, tx);
 			xs->defer_wakes = false;
-			if (!(flags & MSG_BATCH))
+			if (!(flags & (MSG_BATCH | MSG_MORE)))
 				xs_flush_wakes(xs);
 		}
 		mutex_unlock(&xs->route_lock);
@@ -787,7 +817,7 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 {
 	struct sock *sk = &xs->sk;
 	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
-	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	DEFINE_WAIT_FUNC(wait, xs_reader_wake);
 	bool waiting = false;
 	int ret;
 

@@ -45,6 +45,14 @@ int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending)
 		kflags |= MSG_NOSIGNAL;
 		if (!(flags & XS_SNDMORE))
 			kflags |= MSG_EOR;
+		/*
+		 * A publisher's records are queued at once, their readers
+		 * woken a little later (one tick at most) or when a batch
+		 * has piled up: one wake-up per batch, not per record.
+		 */
+		if ((kflags & MSG_EOR) &&
+		    (s->type == XS_PUB || s->type == XS_XPUB))
+			kflags |= MSG_MORE;
 	}
 	if ((flags & XS_DONTWAIT) ||
 	    (sending ? s->opt.sndtimeo : s->opt.rcvtimeo) == 0)

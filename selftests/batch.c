@@ -2,7 +2,8 @@
 /*
  * sendmmsg batches: readers are woken once per batch, after its last
  * record (MSG_BATCH on every entry but the last), and a batch that ends
- * early still wakes them.
+ * early still wakes them.  Records sent with MSG_MORE (and MSG_EOR) are
+ * queued at once and wake their readers a little later, once per burst.
  */
 #include "xs_test.h"
 
@@ -46,6 +47,7 @@ static void *read_once(void *arg)
 #define READERS	8
 
 FIXTURE(batch) {
+	char name[XS_NAME_MAX + 1];
 	int pub, sub[READERS];
 	struct reader r[READERS];
 	struct mmsghdr mm[BATCH];
@@ -54,7 +56,7 @@ FIXTURE(batch) {
 
 FIXTURE_SETUP(batch)
 {
-	XS_UNAME(name, "batch");
+	const char *name = xs_uname(self->name, sizeof(self->name), "batch");
 	int i;
 
 	self->pub = xs_socket(XSPROTO_PUB);
@@ -142,6 +144,103 @@ TEST_F(batch, batch_cut_short_still_wakes_the_reader)
 		EXPECT_GT(1000, self->r[i].ms - 300)
 			TH_LOG("reader %d slept %lld ms on a non-empty queue",
 			       i, self->r[i].ms);
+	}
+}
+
+/* ---- MSG_MORE with MSG_EOR: queued at once, readers woken a little later -- */
+
+/* @n records; @gap_us apart, so that a reader woken early has time to run */
+static int send_more(int fd, int n, int flags, int gap_us)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (i && gap_us)
+			usleep(gap_us);
+		if (send(fd, "record", 6, MSG_EOR | flags) != 6)
+			return -1;
+	}
+	return 0;
+}
+
+TEST_F(batch, more_records_are_queued_at_once)
+{
+	int late = xs_socket(XSPROTO_SUB);
+	char buf[16];
+
+	ASSERT_OK(setsockopt(late, SOL_XS, XS_SUBSCRIBE, "", 0));
+	ASSERT_OK(xs_connect(late, self->name));
+	ASSERT_OK(send_more(self->pub, 3, MSG_MORE, 0));
+	/* no wake-up owed to a reader that does not sleep */
+	ASSERT_EQ(6, recv(late, buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(6, recv(late, buf, sizeof(buf), MSG_DONTWAIT));
+	ASSERT_EQ(6, recv(late, buf, sizeof(buf), MSG_DONTWAIT));
+	close(late);
+}
+
+TEST_F(batch, a_last_more_record_still_wakes_the_readers_soon)
+{
+	int i;
+
+	ASSERT_OK(send_more(self->pub, 1, MSG_MORE, 0));
+	for (i = 0; i < READERS; i++) {
+		pthread_join(self->r[i].thread, NULL);
+		EXPECT_EQ(1, self->r[i].got);
+		/* one tick at most; far more only on a very busy machine */
+		EXPECT_GT(1000, self->r[i].ms - 300)
+			TH_LOG("reader %d slept %lld ms on a non-empty queue",
+			       i, self->r[i].ms);
+	}
+}
+
+static long long coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+#define BURST	8
+
+TEST_F(batch, readers_wake_once_for_a_burst_of_more_records)
+{
+	long long t0 = 0, t1 = 1;
+	char buf[16];
+	int i, try;
+
+	/*
+	 * The coarse clock moves with the tick that flushes owed wake-ups: a
+	 * burst that no tick interrupted must wake each reader once.  A try
+	 * that a tick cut is repeated with fresh readers.  The records go a
+	 * little apart: a reader woken at the first one would run meanwhile.
+	 */
+	for (try = 0; try < 30 && t0 != t1; try++) {
+		if (try) {
+			for (i = 0; i < READERS; i++) {
+				/* what the last try's readers left */
+				while (recv(self->sub[i], buf, sizeof(buf),
+					    MSG_DONTWAIT) >= 0)
+					;
+				ASSERT_EQ(0, pthread_create(&self->r[i].thread,
+							    NULL, read_once,
+							    &self->r[i]));
+			}
+			xs_sleep_ms(300);
+		}
+		t0 = coarse_ns();
+		ASSERT_OK(send_more(self->pub, BURST - 1, MSG_MORE, 100));
+		ASSERT_OK(send_more(self->pub, 1, 0, 0));
+		t1 = coarse_ns();
+		for (i = 0; i < READERS; i++)
+			pthread_join(self->r[i].thread, NULL);
+	}
+	if (t0 != t1)
+		SKIP(return, "a tick cut every burst");
+	for (i = 0; i < READERS; i++) {
+		EXPECT_EQ(BURST, self->r[i].got)
+			TH_LOG("reader %d was woken inside the burst: %d", i,
+			       self->r[i].got);
 	}
 }
 

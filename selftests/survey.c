@@ -372,7 +372,8 @@ TEST_F(sv, without_a_timeout_a_survey_waits_like_any_recv)
 	t0 = xs_now_ms();
 	ASSERT_ERRNO(EAGAIN, xs_recv(self->surveyor, buf, sizeof(buf), 0,
 				     NULL));
-	ASSERT_GE(xs_now_ms() - t0, 3 * xs_quiet_ms() - 5);
+	/* a few ticks of slack: the guest's tick and clock drift under TCG */
+	ASSERT_GE(xs_now_ms() - t0, 3 * xs_quiet_ms() - 20);
 }
 
 /* ---- XSURVEYOR and XRESPONDENT ------------------------------------------- */
