@@ -33,8 +33,10 @@ MANDIR ?= $(PREFIX)/share/man
 export PREFIX DESTDIR LIBDIR INCLUDEDIR
 
 VERSION := $(strip $(file <VERSION))
-# The kernel release KDIR's headers are for (modules_install, depmod).
-KVER = $(strip $(file <$(KDIR)/include/config/kernel.release))
+# The kernel release KDIR's headers are for (modules_install, depmod): the
+# `uname -r` of that kernel. (Debian's include/config/kernel.release holds
+# the upstream version instead.)
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
 # Modules go to $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/af_xs.ko.
 INSTALL_MOD_PATH ?=
 MAN7 := $(wildcard man/*.7)
@@ -77,7 +79,7 @@ modules:
 # private key, which nobody outside it has: it is switched off, and the
 # module is signed with the machine owner's key when one is given.
 modules_install: modules
-	@test -n "$(KVER)" || { echo "no $(KDIR)/include/config/kernel.release" >&2; exit 1; }
+	@test -n "$(KVER)" || { echo "no kernel release in $(KDIR)/include/generated/utsrelease.h" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod INSTALL_MOD_DIR=extra \
 		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) CONFIG_MODULE_SIG_ALL= modules_install
 	@if [ -n "$(MOK_KEY)" ]; then \
