@@ -1,31 +1,4 @@
-# AF_XS top-level Makefile.
-#
-#   make / make modules   kmod/af_xs.ko against KDIR
-#   make libxs            libxs/libxs.so, libxs/libxs.a
-#   make selftests        selftests/build/* (kselftest headers from XS_CACHE)
-#   make tools            tools/build/* (demo_pushpull...)
-#   make install          libxs (PREFIX=/usr/local DESTDIR=)
-#   make setup            apt packages, kernel image, extracted headers
-#   make debug-kernel     build (once, cached) the KASAN/lockdep kernel
-#   make kcsan-kernel     build (once, cached) the KCSAN kernel
-#   make lint             checkpatch --strict + sparse on kmod/ and uapi/
-#   make check            everything, in qemu guests on Debian's 6.1 and
-#                         6.12 kernels (2 boots each), lint included
-#   make check-debug      every test on the debug kernel (KASAN, lockdep,
-#                         kmemleak, panic_on_warn), in 4 boots
-#   make check-kcsan      the chaos/race programs (KCSAN_PROGRAMS) on the
-#                         KCSAN kernel; any data-race report fails (not in CI)
-#
-# Every check ends with "N passed, N failed[, N skipped]", the sum over its
-# guest boots. Programs are spread over the boots by the measured times in
-# scripts/test-times, each with its own timeout (scripts/check.sh);
-# knobs: XS_GROUPS, XS_PROGRAMS, XS_TEST_TIMEOUT, XS_VM_TIMEOUT,
-# XS_FUZZ_SECS, XS_FUZZ_SEED (selftests/fuzz.c: replay a run).
-#   make demo             boot a guest and run tools/demo_pushpull
-#   make clean
-#
-# The module is never loaded into the host kernel: check, check-debug and
-# demo load it inside qemu only (scripts/vm-run.sh).
+# AF_XS top-level Makefile. `make help` lists the targets.
 
 XS_CACHE ?= $(HOME)/.cache/af_xs
 export XS_CACHE
@@ -45,15 +18,96 @@ endif
 CC ?= cc
 TOOLS := $(patsubst tools/%.c,tools/build/%,$(wildcard tools/*.c))
 
-.PHONY: all modules libxs selftests tools install setup debug-kernel lint \
-	check check-debug check-kcsan kcsan-kernel demo clean
+.PHONY: all help modules modules_install modules_uninstall dkms-install \
+	dkms-uninstall libxs selftests tools install uninstall setup \
+	debug-kernel lint lint-man check check-debug check-kcsan kcsan-kernel \
+	demo clean
+
+# Install locations (make install / uninstall); see README "Installing on
+# your machine". LIBDIR may be multiarch: LIBDIR=/usr/lib/x86_64-linux-gnu.
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+export PREFIX DESTDIR LIBDIR INCLUDEDIR
+
+VERSION := $(strip $(file <VERSION))
+# The kernel release KDIR's headers are for (modules_install, depmod): the
+# `uname -r` of that kernel. (Debian's include/config/kernel.release holds
+# the upstream version instead.)
+KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+# Modules go to $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/af_xs.ko.
+INSTALL_MOD_PATH ?=
+MAN7 := $(wildcard man/*.7)
+MAN3 := $(wildcard man/*.3)
 
 all: modules
+
+help:
+	@echo 'Build (against KDIR=$(KDIR)):'
+	@echo '  make [modules]          kmod/af_xs.ko'
+	@echo '  make libxs              libxs/libxs.so, libxs/libxs.a'
+	@echo '  make tools              tools/build/*'
+	@echo '  make selftests          selftests/build/*'
+	@echo 'Install on this machine (as root):'
+	@echo '  make modules_install    af_xs.ko into /lib/modules/$(KVER)/extra, then depmod'
+	@echo '                          (MOK_KEY=key.priv MOK_CERT=cert.der: sign it; INSTALL_MOD_PATH=)'
+	@echo '  make modules_uninstall  remove it again, depmod'
+	@echo '  make dkms-install       register with DKMS: rebuilt for every new kernel'
+	@echo '  make dkms-uninstall     remove it from DKMS'
+	@echo '  make install            libxs, <linux/xs.h>, man pages, pkg-config and CMake'
+	@echo '                          files (PREFIX=/usr/local LIBDIR= DESTDIR= LIBNAME=xs)'
+	@echo '  make uninstall          remove what make install installed (same variables)'
+	@echo 'Test (qemu guests; the module never loads into this kernel):'
+	@echo '  make setup              apt packages, Debian kernel images and headers'
+	@echo '  make demo               a guest runs a PUSH/PULL demo'
+	@echo '  make lint               checkpatch, sparse, man pages (mandoc -T lint)'
+	@echo '  make check              lint + every test on Debian 6.1 and 6.12 kernels'
+	@echo '  make check-debug        every test on a KASAN/lockdep/kmemleak kernel'
+	@echo '  make check-kcsan        the race programs on a KCSAN kernel'
+	@echo '  make debug-kernel, make kcsan-kernel   only build those kernels'
+	@echo '  make bench-fanout, make bench-latency  benchmarks in a guest'
+	@echo '  make clean'
 
 modules:
 	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || \
 		{ echo "no kernel headers (KDIR=$(KDIR)): run make setup" >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
+
+# kbuild's own signing (CONFIG_MODULE_SIG_ALL) needs the distribution's
+# private key, which nobody outside it has: it is switched off, and the
+# module is signed with the machine owner's key when one is given.
+modules_install: modules
+	@test -n "$(KVER)" || { echo "no kernel release in $(KDIR)/include/generated/utsrelease.h" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod INSTALL_MOD_DIR=extra \
+		INSTALL_MOD_PATH=$(INSTALL_MOD_PATH) CONFIG_MODULE_SIG_ALL= modules_install
+	@if [ -n "$(MOK_KEY)" ]; then \
+		echo "signing with $(MOK_KEY) $(MOK_CERT)"; \
+		$(KDIR)/scripts/sign-file sha256 "$(MOK_KEY)" "$(MOK_CERT)" \
+			$(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/af_xs.ko || exit 1; \
+	fi
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
+
+# Both places a build can install to: ours, and kbuild's default when run
+# from the root as M=$$PWD (extra/kmod/).
+modules_uninstall:
+	rm -f $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/af_xs.ko \
+	      $(INSTALL_MOD_PATH)/lib/modules/$(KVER)/extra/kmod/af_xs.ko
+	depmod $(if $(INSTALL_MOD_PATH),-b $(INSTALL_MOD_PATH)) -a $(KVER)
+
+# DKMS builds from a copy of the sources in /usr/src/af_xs-<version>.
+DKMS_SRC = /usr/src/af_xs-$(VERSION)
+dkms-install:
+	rm -rf $(DKMS_SRC)
+	mkdir -p $(DKMS_SRC)
+	cp -r Kbuild VERSION dkms.conf kmod uapi LICENSES $(DKMS_SRC)/
+	rm -f $(DKMS_SRC)/kmod/*.o $(DKMS_SRC)/kmod/*.ko $(DKMS_SRC)/kmod/.*.cmd
+	dkms install af_xs/$(VERSION)
+
+dkms-uninstall:
+	dkms remove af_xs/$(VERSION) --all
+	rm -rf $(DKMS_SRC)
 
 libxs:
 	$(MAKE) -C libxs
@@ -68,8 +122,22 @@ tools/build/%: tools/%.c uapi/linux/xs.h
 	@mkdir -p tools/build
 	$(CC) -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $<
 
+# Everything but the module (modules_install): the library, its header,
+# pkg-config and CMake files, the uapi header and the manual.
 install:
 	$(MAKE) -C libxs install
+	install -d $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man7 \
+		$(DESTDIR)$(MANDIR)/man3
+	install -m 0644 uapi/linux/xs.h $(DESTDIR)$(INCLUDEDIR)/linux/xs.h
+	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
+	$(if $(MAN3),install -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
+
+uninstall:
+	$(MAKE) -C libxs uninstall
+	rm -f $(DESTDIR)$(INCLUDEDIR)/linux/xs.h \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/linux 2>/dev/null
 
 setup:
 	scripts/setup.sh
@@ -82,6 +150,10 @@ kcsan-kernel: setup
 
 lint:
 	scripts/lint.sh $(KDIR)
+
+# The manual alone (also part of make lint).
+lint-man:
+	scripts/lint.sh --man-only
 
 # Both kernel generations: Debian's 6.1 and the 6.12 from bookworm-backports.
 check:

@@ -727,3 +727,5 @@ module_exit(xs_module_exit);
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("AF_XS: Crossroads I/O messaging patterns as a socket family");
 MODULE_ALIAS_NETPROTO(AF_XS_DEFAULT);
+MODULE_VERSION(XS_MODULE_VERSION);
+MODULE_AUTHOR("The AF_XS authors");

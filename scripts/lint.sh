@@ -3,9 +3,13 @@
 #   checkpatch.pl --strict (extracted from Debian's linux-source-6.1 by
 #   scripts/setup.sh) on kmod/*.[ch] and uapi/linux/*.h, and
 #   sparse through kbuild (C=2 checks every file, rebuilt or not) against
-#   KDIR; compiler and modpost warnings in that build count too.
+#   KDIR; compiler and modpost warnings in that build count too;
+#   the manual (man/*.[37]) with mandoc -T lint -W warning, so broken
+#   markup fails; a page that is only ".so man3/X.3" must name a page
+#   that exists; dkms.conf's PACKAGE_VERSION must be the VERSION file's.
 #
 # Usage: scripts/lint.sh [KDIR]    (default: the pinned Debian cloud headers)
+#        scripts/lint.sh --man-only
 # Exit 0 when clean, 1 on any report. With no kmod/*.c yet: nothing to do.
 set -euo pipefail
 
@@ -14,6 +18,32 @@ XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
 cd "$repo"
 
 shopt -s nullglob
+
+# The manual and the packaging files; sets rc.
+lint_man() {
+	local f target
+	command -v mandoc >/dev/null || { echo "lint: mandoc missing: run scripts/setup.sh" >&2; rc=1; return; }
+	echo "lint: mandoc -T lint on man/"
+	for f in man/*.[37]; do
+		if [[ $(wc -l <"$f") == 1 ]] && target=$(sed -n 's/^\.so man[37]\///p' "$f") && [[ -n $target ]]; then
+			[[ -f man/$target ]] || { echo "$f: .so names missing man/$target"; rc=1; }
+			continue
+		fi
+		mandoc -T lint -W warning "$f" || rc=1
+	done
+	if [[ $(sed -n 's/^PACKAGE_VERSION="\(.*\)"/\1/p' dkms.conf) != "$(cat VERSION)" ]]; then
+		echo "lint: dkms.conf PACKAGE_VERSION is not $(cat VERSION) (VERSION)"
+		rc=1
+	fi
+}
+
+rc=0
+if [[ ${1:-} == --man-only ]]; then
+	lint_man
+	((rc == 0)) && echo "lint: manual clean"
+	exit $rc
+fi
+
 csrc=(kmod/*.c)
 files=()
 for f in kmod/*.[ch] uapi/linux/*.h; do
@@ -33,7 +63,7 @@ fi
 checkpatch=$XS_CACHE/linux-scripts/checkpatch.pl
 [[ -f $checkpatch ]] || { echo "lint: $checkpatch missing: run scripts/setup.sh" >&2; exit 1; }
 
-rc=0
+lint_man
 echo "lint: checkpatch --strict on ${files[*]}"
 # --no-tree: we are not a kernel tree; -f: check files, not patches.
 if ! perl "$checkpatch" --no-tree --strict --terse --show-types -f "${files[@]}"; then

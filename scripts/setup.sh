@@ -22,6 +22,7 @@ export DEBIAN_FRONTEND=noninteractive
 # kernel sources (for kselftest headers, checkpatch and the debug kernel).
 # The cloud kernel's headers are added below, once their ABI is resolved.
 pkgs=(
+	mandoc
 	build-essential qemu-system-x86 busybox-static linux-source-6.1
 	libzmq3-dev sparse cpio bc flex bison libelf-dev libssl-dev kmod
 	gnuplot-nox xz-utils dwarves pkg-config perl gzip util-linux liburing-dev
