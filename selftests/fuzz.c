@@ -55,7 +55,7 @@ static int (*const unused_harness)(int, char **) __attribute__((unused)) =
 #define HDR_MAGIC	0x5a46584du	/* "MXFZ" */
 #define F_ABORT		1
 #define MAXPART		(96 * 1024)
-#define NLIST		32	/* sockets a thread skips (resync, nosend) */
+#define NLIST		256	/* sockets a thread skips (resync, nosend) */
 
 static const char *const names[NNAME] = {
 	"fz.a", "fz.b", "fz.c", "/tmp/fz.d", "/tmp/fz.e", "fz.f",
