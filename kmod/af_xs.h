@@ -297,8 +297,7 @@ bool xs_rx_full(struct xs_sock *xs);
 void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs);
 void xs_msg_release(struct xs_msg *m);
 bool xs_is_io_worker(void);
-extern atomic64_t xs_record_bytes;
-extern atomic64_t xs_record_count;
+void xs_live_read(s64 *records, s64 *bytes);
 
 /* pipe.c */
 int xs_pipe_init(void);

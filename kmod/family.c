@@ -104,9 +104,10 @@ MODULE_PARM_DESC(rcvbuf_default, "SO_RCVBUF of a new AF_XS socket, bytes");
  */
 static int xs_live_get(char *buf, const struct kernel_param *kp)
 {
-	return sysfs_emit(buf, "records %lld bytes %lld\n",
-			  atomic64_read(&xs_record_count),
-			  atomic64_read(&xs_record_bytes));
+	s64 records, bytes;
+
+	xs_live_read(&records, &bytes);
+	return sysfs_emit(buf, "records %lld bytes %lld\n", records, bytes);
 }
 
 static const struct kernel_param_ops xs_live_ops = {

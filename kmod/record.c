@@ -15,9 +15,35 @@
 
 #include "af_xs.h"
 
-/* Payload bytes and records alive in the module (visible in /proc/net/xs). */
-atomic64_t xs_record_bytes = ATOMIC64_INIT(0);
-atomic64_t xs_record_count = ATOMIC64_INIT(0);
+/*
+ * Records alive in the module and their payload bytes (the root-only
+ * "live" parameter): per CPU, so that senders on different CPUs do not
+ * share a counter's cache line; summed when read.
+ */
+struct xs_live {
+	s64	records;
+	s64	bytes;
+};
+
+static DEFINE_PER_CPU(struct xs_live, xs_live);
+
+static inline void xs_live_add(s64 records, s64 bytes)
+{
+	this_cpu_add(xs_live.records, records);
+	this_cpu_add(xs_live.bytes, bytes);
+}
+
+void xs_live_read(s64 *records, s64 *bytes)
+{
+	int cpu;
+
+	*records = 0;
+	*bytes = 0;
+	for_each_possible_cpu(cpu) {
+		*records += per_cpu(xs_live.records, cpu);
+		*bytes += per_cpu(xs_live.bytes, cpu);
+	}
+}
 
 struct xs_record *xs_record_alloc(void)
 {
@@ -40,7 +66,7 @@ struct xs_record *xs_record_alloc_gfp(gfp_t gfp)
 	INIT_LIST_HEAD(&rec->parts);
 	rec->pid = get_pid(task_tgid(current));
 	current_uid_gid(&rec->uid, &rec->gid);
-	atomic64_inc(&xs_record_count);
+	xs_live_add(1, 0);
 	return rec;
 }
 
@@ -52,10 +78,9 @@ void xs_record_put(struct xs_record *rec)
 		return;
 	list_for_each_entry_safe(part, tmp, &rec->parts, node)
 		kvfree(part);
-	atomic64_sub(rec->size - rec->env_size, &xs_record_bytes);
+	xs_live_add(-1, -(s64)(rec->size - rec->env_size));
 	if (rec->env)
 		xs_record_put(rec->env);
-	atomic64_dec(&xs_record_count);
 	put_pid(rec->pid);
 	kfree(rec);
 }
@@ -74,7 +99,7 @@ void xs_record_append(struct xs_record *rec, struct xs_part *part)
 	rec->nparts++;
 	rec->size += part->len;
 	rec->truesize += xs_part_mem(part);
-	atomic64_add(part->len, &xs_record_bytes);
+	xs_live_add(0, part->len);
 }
 
 /*
@@ -124,7 +149,7 @@ static void xs_record_drop_last(struct xs_record *rec)
 	rec->nparts--;
 	rec->size -= part->len;
 	rec->truesize -= xs_part_mem(part);
-	atomic64_sub(part->len, &xs_record_bytes);
+	xs_live_add(0, -(s64)part->len);
 	kvfree(part);
 }
 
