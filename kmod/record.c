@@ -841,7 +841,7 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		 int flags)
 {
 	struct sock *sk = &xs->sk;
-	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT), step;
 	DEFINE_WAIT_FUNC(wait, xs_reader_wake);
 	bool waiting = false;
 	int ret;
@@ -851,9 +851,13 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		/*
 		 * The pattern's state (a reply owed, a survey over) decides
 		 * whether a record may be begun; one begun is always finished.
+		 * It may also shorten this step's wait (a survey's deadline),
+		 * without using up the caller's SO_RCVTIMEO: the deadline is
+		 * on the clock, and a step of whole ticks may end before it.
 		 */
+		step = timeo;
 		if (xs->pat->recv_begin && !xs_reading_mine(xs)) {
-			ret = xs->pat->recv_begin(xs, &timeo);
+			ret = xs->pat->recv_begin(xs, &step);
 			if (ret)
 				break;
 		}
@@ -864,7 +868,11 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			ret = 0;
 			break;
 		}
-		ret = xs_wait_step(sk, &wait, &waiting, &timeo);
+		if (timeo != MAX_SCHEDULE_TIMEOUT)
+			timeo -= step;
+		ret = xs_wait_step(sk, &wait, &waiting, &step);
+		if (timeo != MAX_SCHEDULE_TIMEOUT)
+			timeo += step;	/* what the step left unused */
 		if (ret)
 			break;
 	}
