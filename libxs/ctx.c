@@ -162,6 +162,8 @@ int xs_term(void *c)
 	while (ctx->nsockets > 0)
 		pthread_cond_wait(&ctx->idle, &ctx->lock);
 	pthread_mutex_unlock(&ctx->lock);
+	/* As in Crossroads: closed sockets' records, until XS_LINGER. */
+	xsl_linger_wait(ctx);
 
 	ctx->tag = XSL_DEAD_TAG;
 	pthread_cond_destroy(&ctx->idle);
@@ -335,8 +337,12 @@ int xs_close(void *p)
 
 	/* Filesystem nodes go before the fd, while the names are ours. */
 	xsl_endpoints_release(s);
-	close(s->fd);
+	/* Before this socket's names go: it may be the binder they wait for. */
+	xsl_linger_sweep(ctx);
+	if (!xsl_linger_keep(s))
+		close(s->fd);
 	xsl_ring_free(s);
+	xsl_ids_free(s);
 	free(s->ep);
 	free(s);
 

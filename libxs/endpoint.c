@@ -218,6 +218,13 @@ static int attach(void *p, const char *addr, bool binding)
 		errno = ENOMEM;
 		return -1;
 	}
+	if (!binding) {
+		struct xsl_endpoint *ep = s->ep;
+
+		while (ep->id != id)
+			ep++;
+		ep->unbound_at_connect = !xsl_linger_bound_now(ep);
+	}
 	if (binding && fs) {
 		char path[XS_NAME_MAX + 1];
 		struct xsl_endpoint *ep;

@@ -245,15 +245,70 @@ static int next_part(struct xsl_socket *s, int flags, struct part *p)
 	return ring_take(s, p) ? -1 : 1;
 }
 
+/*
+ * Parts the library rewrites (translate.c): an XPUB's subscription notices
+ * and the identity that starts each record an XRESPONDENT receives.
+ */
+static bool rewritten(const struct xsl_socket *s)
+{
+	return s->type == XS_XPUB ||
+	       (s->type == XS_XRESPONDENT && !s->rcvmore);
+}
+
+#define REWRITTEN_MAX	(4 + XS_PREFIX_MAX)
+
+/* Reads one such part (both kinds are small) and rewrites it into out. */
+static int recv_rewritten(struct xsl_socket *s, int flags, unsigned char *out,
+			  size_t *outlen, bool *more)
+{
+	unsigned char raw[1 + XS_PREFIX_MAX + XS_IDENTITY_MAX];
+	struct part p;
+	ssize_t n;
+	int rc;
+
+	rc = next_part(s, flags, &p);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		n = recv_direct(s, raw, sizeof(raw),
+				xsl_call_flags(s, flags, false), &p.more);
+		if (n < 0)
+			return -1;
+		p.data = raw;
+		p.len = (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw);
+	}
+	if (s->type == XS_XPUB) {
+		*outlen = xsl_xpub_notice(p.data, p.len, out, REWRITTEN_MAX);
+	} else {
+		if (xsl_id_to_user(s, p.data, p.len, out)) {
+			if (rc == 1)	/* first in line again */
+				s->ring->next--;
+			return -1;
+		}
+		*outlen = 4;
+	}
+	*more = p.more;
+	return 0;
+}
+
 int xs_recv(void *sp, void *buf, size_t len, int flags)
 {
 	struct xsl_socket *s = xsl_sock_live(sp);
+	unsigned char out[REWRITTEN_MAX];
 	struct part p;
 	ssize_t n;
 	int rc;
 
 	if (!s)
 		return -1;
+	if (rewritten(s)) {
+		if (recv_rewritten(s, flags, out, &p.len, &p.more))
+			return -1;
+		if (len)
+			memcpy(buf, out, p.len < len ? p.len : len);
+		s->rcvmore = p.more;
+		return (int)p.len;
+	}
 	rc = next_part(s, flags, &p);
 	if (rc < 0)
 		return -1;
@@ -291,6 +346,19 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		return -1;
 	if (xsl_msg_view(msg, &old, &oldlen))
 		return -1;
+	if (rewritten(s)) {
+		unsigned char out[REWRITTEN_MAX];
+
+		if (recv_rewritten(s, flags, out, &p.len, &p.more))
+			return -1;
+		data = xsl_msg_prepare(&tmp, p.len);
+		if (!data)
+			return -1;
+		memcpy(data, out, p.len);
+		xsl_msg_install(msg, &tmp, p.more);
+		s->rcvmore = p.more;
+		return (int)p.len;
+	}
 	rc = next_part(s, flags, &p);
 	if (rc < 0)
 		return -1;
@@ -337,11 +405,53 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 	return (int)n;
 }
 
+/*
+ * XRESPONDENT: a record starts with the peer's 4-byte id, which goes to
+ * the kernel as that peer's identity.  As in Crossroads, a record whose
+ * first part is not a 4-byte id followed by more parts goes nowhere,
+ * silently.
+ */
+static int send_xrespondent(struct xsl_socket *s, const void *buf,
+			    size_t len, int flags)
+{
+	unsigned char kid[XS_IDENTITY_MAX];
+	bool more = flags & XS_SNDMORE;
+	size_t klen;
+
+	if (!s->out_more) {
+		if (len != 4 || !more) {
+			s->out_drop = more;
+			s->out_more = more;
+			return 0;
+		}
+		klen = xsl_id_to_kernel(s, buf, kid);
+		if (send(s->fd, kid, klen, xsl_call_flags(s, flags, true)) < 0)
+			return xsl_fail(s, errno);
+		s->sent = true;
+		s->out_more = true;
+		s->out_drop = false;
+		return 0;
+	}
+	if (s->out_drop) {
+		s->out_more = s->out_drop = more;
+		return 0;
+	}
+	if (send(s->fd, buf, len, xsl_call_flags(s, flags, true)) < 0)
+		return xsl_fail(s, errno);
+	s->out_more = more;
+	return 0;
+}
+
 static int send_part(struct xsl_socket *s, const void *buf, size_t len,
 		     int flags)
 {
+	if (s->type == XS_XSUB)
+		return xsl_xsub_send(s, buf, len, flags);
+	if (s->type == XS_XRESPONDENT)
+		return send_xrespondent(s, buf, len, flags);
 	if (send(s->fd, buf, len, xsl_call_flags(s, flags, true)) < 0)
 		return xsl_fail(s, errno);	/* EOPNOTSUPP == ENOTSUP */
+	s->sent = true;
 	return 0;
 }
 
