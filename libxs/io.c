@@ -301,6 +301,23 @@ int xs_recv(void *sp, void *buf, size_t len, int flags)
 
 	if (!s)
 		return -1;
+	if (s->zs) {
+		xs_msg_t tmp;
+
+		rc = xsl_remote_recv(s, flags, &tmp, &p.more);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			p.len = xs_msg_size(&tmp);
+			if (len)
+				memcpy(buf, xs_msg_data(&tmp),
+				       p.len < len ? p.len : len);
+			xsl_msg_discard(&tmp);
+			s->rcvmore = p.more;
+			return (int)p.len;
+		}
+		s->from_remote = 0;
+	}
 	if (rewritten(s)) {
 		if (recv_rewritten(s, flags, out, &p.len, &p.more))
 			return -1;
@@ -346,6 +363,18 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		return -1;
 	if (xsl_msg_view(msg, &old, &oldlen))
 		return -1;
+	if (s->zs) {
+		rc = xsl_remote_recv(s, flags, &tmp, &p.more);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			size = xs_msg_size(&tmp);
+			xsl_msg_install(msg, &tmp, p.more);
+			s->rcvmore = p.more;
+			return (int)size;
+		}
+		s->from_remote = 0;
+	}
 	if (rewritten(s)) {
 		unsigned char out[REWRITTEN_MAX];
 
@@ -449,9 +478,14 @@ static int send_part(struct xsl_socket *s, const void *buf, size_t len,
 		return xsl_xsub_send(s, buf, len, flags);
 	if (s->type == XS_XRESPONDENT)
 		return send_xrespondent(s, buf, len, flags);
+	if (s->zs && !s->nlocal)
+		return xsl_remote_send(s, buf, len, flags);
 	if (send(s->fd, buf, len, xsl_call_flags(s, flags, true)) < 0)
 		return xsl_fail(s, errno);	/* EOPNOTSUPP == ENOTSUP */
 	s->sent = true;
+	/* PUB, XPUB with local and remote subscribers: both get it. */
+	if (s->zs)
+		return xsl_remote_send(s, buf, len, flags);
 	return 0;
 }
 

@@ -232,7 +232,7 @@ bool xsl_linger_keep(struct xsl_socket *s)
 
 	/* Its names go now, as with Crossroads' close. */
 	for (i = 0; i < s->nep; i++)
-		if (s->ep[i].bound)
+		if (s->ep[i].bound && !s->ep[i].remote)
 			setsockopt(s->fd, SOL_XS, XS_UNBIND,
 				   s->ep[i].addr.sxs_name,
 				   s->ep[i].addrlen -

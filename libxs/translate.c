@@ -67,6 +67,12 @@ int xsl_xsub_send(struct xsl_socket *s, const void *buf, size_t len, int flags)
 	}
 	kform[0] = cmd == CMD_SUBSCRIBE;
 	memcpy(kform + 1, p + SUB_HEADER, len - SUB_HEADER);
+	/* libzmq 4.3 takes the same one-byte form */
+	if (s->zs && xsl_remote_send(s, kform, 1 + len - SUB_HEADER,
+				     flags & ~XS_SNDMORE))
+		return -1;
+	if (s->zs && !s->nlocal)
+		return 0;
 	if (send(s->fd, kform, 1 + len - SUB_HEADER,
 		 xsl_call_flags(s, flags & ~XS_SNDMORE, true)) < 0)
 		return xsl_fail(s, errno);

@@ -58,6 +58,7 @@ struct xsl_endpoint {
 	bool bound;
 	bool fs_node;		/* name is a filesystem path */
 	bool unbound_at_connect;	/* a connect that came first (linger.c) */
+	bool remote;		/* carried by libzmq; addr holds the string */
 	dev_t node_dev;		/* identity of the node we created at bind */
 	ino_t node_ino;
 	socklen_t addrlen;
@@ -95,6 +96,7 @@ struct xsl_ctx {
 	int nsockets;			/* ctx->lock */
 	struct xsl_socket *sockets;	/* ctx->lock */
 	struct xsl_linger *lingering;	/* ctx->lock; closed, fds kept */
+	void *zctx;			/* ctx->lock; libzmq's, lazily */
 };
 
 struct xsl_socket {
@@ -116,6 +118,18 @@ struct xsl_socket {
 	bool out_drop;			/* ... to nobody (bad identity part) */
 	struct xsl_idmap *ids;
 	size_t nids, capids;
+	/* remote.c: the libzmq socket for tcp:// endpoints, if any */
+	void *zs;
+	size_t nlocal, nremote;		/* endpoints of each kind */
+	int from_remote;		/* the record being read is libzmq's */
+	bool turn;			/* SUB fair-queueing between engines */
+	struct xsl_sub **subs;		/* SUB: subscriptions, for libzmq */
+	size_t nsubs;
+};
+
+struct xsl_sub {
+	size_t len;
+	unsigned char data[];
 };
 
 /* ctx.c */
@@ -151,6 +165,22 @@ int xsl_id_to_user(struct xsl_socket *s, const unsigned char *id, size_t len,
 size_t xsl_id_to_kernel(const struct xsl_socket *s, const unsigned char in[4],
 			unsigned char *out);
 void xsl_ids_free(struct xsl_socket *s);
+
+/* remote.c: tcp:// and other libzmq transports */
+int xsl_remote_attach(struct xsl_socket *s, const char *addr, size_t plen,
+		      bool binding, bool *remote);
+int xsl_remote_detach(struct xsl_socket *s, const struct xsl_endpoint *ep);
+int xsl_remote_setopt(struct xsl_socket *s, int option, const void *val,
+		      size_t len);
+int xsl_remote_send(struct xsl_socket *s, const void *buf, size_t len,
+		    int flags);
+int xsl_remote_recv(struct xsl_socket *s, int flags, xs_msg_t *tmp,
+		    bool *more);
+int xsl_remote_events(struct xsl_socket *s, int *fd);
+int xsl_remote_poll(xs_pollitem_t *items, int nitems, long timeout);
+void xsl_remote_close(struct xsl_socket *s);
+void xsl_remote_shutdown(struct xsl_ctx *ctx);
+void xsl_remote_term(struct xsl_ctx *ctx);
 
 /* poll.c */
 int xsl_events(struct xsl_socket *s);
