@@ -2,32 +2,34 @@
 /*
  * XS_LINGER as Crossroads 1.2 honours it: xs_close returns at once, and
  * xs_term waits until every closed socket's records have been taken by a
- * peer, or its linger period has run out (-1: no limit; 0: records are
- * discarded at close; N: at most N ms after the xs_close), then discards
- * what is left.
+ * peer, or its linger period has run out (-1: no limit of its own, but at
+ * most the module's max_linger_ms, the bound the kernel puts on lingering
+ * records anyway; 0: records are discarded at close; N: at most N ms
+ * after the xs_close), then discards what is left.
  *
  * In AF_XS a record reaches a bound peer's queue as it is sent; only a
  * record sent towards a name nobody has bound yet waits, on the sender's
- * side.  So xs_close keeps the descriptor of a socket that may hold such
- * records (it sent something, it is connected to a name that has no
- * binder now, its linger is not 0, and its pattern queues for absent
- * peers) on the context's lingering list instead of closing it; its bound
- * names are released at once, as Crossroads releases them.  While the
- * descriptor is open, a binder that arrives takes the records.
+ * side.  The kernel does not say how many do (SIOCOUTQ answers 0), so
+ * libxs reasons from names: at xs_connect it notes whether the name had a
+ * binder (from /proc/net/xs); at xs_close, a socket that sent something,
+ * whose linger is not 0 and whose pattern queues for absent peers, and
+ * that is connected to names unbound then and now, keeps its descriptor
+ * on the context's lingering list (its bound names are released at once,
+ * as Crossroads releases them).  While the descriptor is open, a binder
+ * that arrives takes the records; the socket is done when each of those
+ * names has been seen bound.
  *
- * The kernel does not report a socket's records still waiting for a
- * binder (SIOCOUTQ says 0), so "still waiting" is read from
- * /proc/net/xs: a lingering socket is done when each name it is connected
- * to is bound by some socket of the namespace.  Nothing wakes a waiter when
- * that happens, so xs_term looks again after a sleep that doubles from 1
- * ms up to LOOK_MAX_MS (bounded by the nearest deadline): it sleeps, it
- * never spins.  A socket whose linger ran out gets XS_LINGER 0 before its
+ * Nothing wakes a waiter when a name is bound, so xs_term looks again
+ * after a sleep that doubles from 1 ms up to LOOK_MAX_MS (bounded by the
+ * nearest deadline): it sleeps, it never spins.  A binder that comes and
+ * goes between two looks is missed (the wait then lasts the linger
+ * period).  A socket whose linger ran out gets XS_LINGER 0 before its
  * close, so the kernel discards its records at once.
  *
  * Lingering sockets are also looked at, and closed if done, at every
- * xs_close of the same context, so a long-lived context does not gather
- * descriptors.  A process that exits without xs_term leaves its records
- * to the kernel's own linger (bounded by the module's max_linger_ms).
+ * xs_close of the same context (before that socket's own names go), so a
+ * long-lived context does not gather descriptors.  A process that exits
+ * without xs_term leaves its records to the kernel's own linger.
  */
 #include <fcntl.h>
 #include <stddef.h>
