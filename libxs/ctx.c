@@ -153,6 +153,8 @@ int xs_term(void *c)
 		ctx->terminating = true;
 		/* The flag first, so that a woken caller sees it and says
 		 * ETERM; the shutdown wakes callers blocked in the kernel. */
+		/* libzmq's blocked calls return ETERM too */
+		xsl_remote_shutdown(ctx);
 		for (s = ctx->sockets; s; s = s->next) {
 			atomic_store_explicit(&s->terminated, true,
 					      memory_order_release);
@@ -162,6 +164,9 @@ int xs_term(void *c)
 	while (ctx->nsockets > 0)
 		pthread_cond_wait(&ctx->idle, &ctx->lock);
 	pthread_mutex_unlock(&ctx->lock);
+	/* As in Crossroads: closed sockets' records, until XS_LINGER. */
+	xsl_linger_wait(ctx);
+	xsl_remote_term(ctx);
 
 	ctx->tag = XSL_DEAD_TAG;
 	pthread_cond_destroy(&ctx->idle);
@@ -335,8 +340,16 @@ int xs_close(void *p)
 
 	/* Filesystem nodes go before the fd, while the names are ours. */
 	xsl_endpoints_release(s);
-	close(s->fd);
+	/* Before this socket's names go: it may be the binder they wait for. */
+	xsl_linger_sweep(ctx);
+	if (!xsl_linger_keep(s))
+		close(s->fd);
+	xsl_remote_close(s);
 	xsl_ring_free(s);
+	xsl_ids_free(s);
+	while (s->nsubs)
+		free(s->subs[--s->nsubs]);
+	free(s->subs);
 	free(s->ep);
 	free(s);
 

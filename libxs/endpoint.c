@@ -8,7 +8,8 @@
  *                  "inproc/<pid>/<context serial>/NAME", or, when that does
  *                  not fit the family's name length, "inproc#<pid>/<serial>/"
  *                  followed by a 128-bit hash of NAME.
- *   anything else  EPROTONOSUPPORT (tcp, pgm, epgm, unknown); no "://", an
+ *   tcp, pgm, epgm carried by libzmq (remote.c)
+ *   anything else  EPROTONOSUPPORT; no "://", an
  *                  empty transport or an empty address: EINVAL.
  *
  * Every bind and connect gets an endpoint id (1, 2, ..., smallest free
@@ -189,6 +190,41 @@ static int bind_name(struct xsl_socket *s, const struct sockaddr_xs *sa,
 	return bind(s->fd, (const struct sockaddr *)sa, len);
 }
 
+/* tcp://, pgm://, epgm://: carried by libzmq (remote.c). */
+static int attach_remote(struct xsl_socket *s, const char *addr,
+			 bool binding)
+{
+	const char *sep = addr ? strstr(addr, "://") : NULL;
+	struct sockaddr_xs sa;
+	size_t n;
+	bool remote;
+	int id;
+
+	if (!sep || sep == addr || sep[3] == '\0')
+		return 0;
+	n = strlen(addr);
+	if (xsl_remote_attach(s, addr, (size_t)(sep - addr), binding,
+			      &remote))
+		return -1;
+	if (!remote)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	if (n > sizeof(sa.sxs_name))
+		n = sizeof(sa.sxs_name);	/* kept for xs_shutdown only */
+	memcpy(sa.sxs_name, addr, n);
+	id = add_endpoint(s, &sa, (socklen_t)(NAME_OFFSET + n), binding,
+			  false);
+	if (id < 0) {
+		errno = ENOMEM;
+		return -1;
+	}
+	for (n = 0; s->ep[n].id != id; n++)
+		;
+	s->ep[n].remote = true;
+	s->nremote++;
+	return id;
+}
+
 static int attach(void *p, const char *addr, bool binding)
 {
 	struct xsl_socket *s = xsl_sock_live(p);
@@ -200,6 +236,9 @@ static int attach(void *p, const char *addr, bool binding)
 
 	if (!s)
 		return -1;
+	id = attach_remote(s, addr, binding);
+	if (id)
+		return id < 0 ? xsl_fail(s, errno) : id;
 	if (parse_endpoint(s, addr, &sa, &len, &fs))
 		return -1;
 
@@ -217,6 +256,14 @@ static int attach(void *p, const char *addr, bool binding)
 			   sa.sxs_name, len - NAME_OFFSET);
 		errno = ENOMEM;
 		return -1;
+	}
+	s->nlocal++;
+	if (!binding) {
+		struct xsl_endpoint *ep = s->ep;
+
+		while (ep->id != id)
+			ep++;
+		ep->unbound_at_connect = !xsl_linger_bound_now(ep);
 	}
 	if (binding && fs) {
 		char path[XS_NAME_MAX + 1];
@@ -264,9 +311,17 @@ int xs_shutdown(void *p, int how)
 		return -1;
 	}
 	ep = &s->ep[i];
-	if (setsockopt(s->fd, SOL_XS, ep->bound ? XS_UNBIND : XS_DISCONNECT,
-		       ep->addr.sxs_name, ep->addrlen - NAME_OFFSET))
-		return xsl_fail(s, errno);
+	if (ep->remote) {
+		if (xsl_remote_detach(s, ep))
+			return xsl_fail(s, errno);
+		s->nremote--;
+	} else {
+		if (setsockopt(s->fd, SOL_XS, ep->bound ? XS_UNBIND :
+			       XS_DISCONNECT, ep->addr.sxs_name,
+			       ep->addrlen - NAME_OFFSET))
+			return xsl_fail(s, errno);
+		s->nlocal--;
+	}
 	unlink_own_node(ep);
 	s->nep--;
 	memmove(&s->ep[i], &s->ep[i + 1], (s->nep - i) * sizeof(*ep));

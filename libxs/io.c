@@ -204,6 +204,26 @@ static size_t next_part_size(struct xsl_socket *s)
 	return (size_t)q;
 }
 
+/*
+ * recvmsg, except that a blocking SURVEYOR receive that the kernel ends
+ * with EAGAIN is asked again: the kernel's wait, cut to the survey's
+ * deadline, can end a tick before that deadline has passed by the
+ * monotonic clock, and then says EAGAIN where the next call (the deadline
+ * past) says ETIMEDOUT, as Crossroads does.  Without XS_RCVTIMEO or
+ * XS_DONTWAIT, EAGAIN has no other cause there.
+ */
+static ssize_t kernel_recvmsg(const struct xsl_socket *s, struct msghdr *mh,
+			      int kflags)
+{
+	ssize_t n;
+
+	do
+		n = recvmsg(s->fd, mh, kflags);
+	while (n < 0 && errno == EAGAIN && s->type == XS_SURVEYOR &&
+	       !(kflags & MSG_DONTWAIT) && s->opt.rcvtimeo < 0);
+	return n;
+}
+
 /* One recvmsg into buf; returns the part's full length. */
 static ssize_t recv_direct(struct xsl_socket *s, void *buf, size_t len,
 			   int kflags, bool *more)
@@ -212,7 +232,7 @@ static ssize_t recv_direct(struct xsl_socket *s, void *buf, size_t len,
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	n = recvmsg(s->fd, &mh, kflags | MSG_TRUNC);
+	n = kernel_recvmsg(s, &mh, kflags | MSG_TRUNC);
 	if (n < 0)
 		return xsl_fail(s, errno);
 	/* After xs_term's shutdown, recvmsg reports end of file. */
@@ -245,15 +265,87 @@ static int next_part(struct xsl_socket *s, int flags, struct part *p)
 	return ring_take(s, p) ? -1 : 1;
 }
 
+/*
+ * Parts the library rewrites (translate.c): an XPUB's subscription notices
+ * and the identity that starts each record an XRESPONDENT receives.
+ */
+static bool rewritten(const struct xsl_socket *s)
+{
+	return s->type == XS_XPUB ||
+	       (s->type == XS_XRESPONDENT && !s->rcvmore);
+}
+
+#define REWRITTEN_MAX	(4 + XS_PREFIX_MAX)
+
+/* Reads one such part (both kinds are small) and rewrites it into out. */
+static int recv_rewritten(struct xsl_socket *s, int flags, unsigned char *out,
+			  size_t *outlen, bool *more)
+{
+	unsigned char raw[1 + XS_PREFIX_MAX + XS_IDENTITY_MAX];
+	struct part p;
+	ssize_t n;
+	int rc;
+
+	rc = next_part(s, flags, &p);
+	if (rc < 0)
+		return -1;
+	if (rc == 0) {
+		n = recv_direct(s, raw, sizeof(raw),
+				xsl_call_flags(s, flags, false), &p.more);
+		if (n < 0)
+			return -1;
+		p.data = raw;
+		p.len = (size_t)n < sizeof(raw) ? (size_t)n : sizeof(raw);
+	}
+	if (s->type == XS_XPUB) {
+		*outlen = xsl_xpub_notice(p.data, p.len, out, REWRITTEN_MAX);
+	} else {
+		if (xsl_id_to_user(s, p.data, p.len, out)) {
+			if (rc == 1)	/* first in line again */
+				s->ring->next--;
+			return -1;
+		}
+		*outlen = 4;
+	}
+	*more = p.more;
+	return 0;
+}
+
 int xs_recv(void *sp, void *buf, size_t len, int flags)
 {
 	struct xsl_socket *s = xsl_sock_live(sp);
+	unsigned char out[REWRITTEN_MAX];
 	struct part p;
 	ssize_t n;
 	int rc;
 
 	if (!s)
 		return -1;
+	if (s->zs) {
+		xs_msg_t tmp;
+
+		rc = xsl_remote_recv(s, flags, &tmp, &p.more);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			p.len = xs_msg_size(&tmp);
+			if (len)
+				memcpy(buf, xs_msg_data(&tmp),
+				       p.len < len ? p.len : len);
+			xsl_msg_discard(&tmp);
+			s->rcvmore = p.more;
+			return (int)p.len;
+		}
+		s->from_remote = 0;
+	}
+	if (rewritten(s)) {
+		if (recv_rewritten(s, flags, out, &p.len, &p.more))
+			return -1;
+		if (len)
+			memcpy(buf, out, p.len < len ? p.len : len);
+		s->rcvmore = p.more;
+		return (int)p.len;
+	}
 	rc = next_part(s, flags, &p);
 	if (rc < 0)
 		return -1;
@@ -291,6 +383,31 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		return -1;
 	if (xsl_msg_view(msg, &old, &oldlen))
 		return -1;
+	if (s->zs) {
+		rc = xsl_remote_recv(s, flags, &tmp, &p.more);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			size = xs_msg_size(&tmp);
+			xsl_msg_install(msg, &tmp, p.more);
+			s->rcvmore = p.more;
+			return (int)size;
+		}
+		s->from_remote = 0;
+	}
+	if (rewritten(s)) {
+		unsigned char out[REWRITTEN_MAX];
+
+		if (recv_rewritten(s, flags, out, &p.len, &p.more))
+			return -1;
+		data = xsl_msg_prepare(&tmp, p.len);
+		if (!data)
+			return -1;
+		memcpy(data, out, p.len);
+		xsl_msg_install(msg, &tmp, p.more);
+		s->rcvmore = p.more;
+		return (int)p.len;
+	}
 	rc = next_part(s, flags, &p);
 	if (rc < 0)
 		return -1;
@@ -313,7 +430,9 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 	kflags = xsl_call_flags(s, flags, false);
 	size = next_part_size(s);
 	if (size == 0) {
-		n = recv(s->fd, NULL, 0, kflags | MSG_PEEK | MSG_TRUNC);
+		struct msghdr probe = { 0 };
+
+		n = kernel_recvmsg(s, &probe, kflags | MSG_PEEK | MSG_TRUNC);
 		if (n < 0)
 			return xsl_fail(s, errno);
 		if (n == 0 && atomic_load(&s->terminated))
@@ -337,11 +456,58 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 	return (int)n;
 }
 
+/*
+ * XRESPONDENT: a record starts with the peer's 4-byte id, which goes to
+ * the kernel as that peer's identity.  As in Crossroads, a record whose
+ * first part is not a 4-byte id followed by more parts goes nowhere,
+ * silently.
+ */
+static int send_xrespondent(struct xsl_socket *s, const void *buf,
+			    size_t len, int flags)
+{
+	unsigned char kid[XS_IDENTITY_MAX];
+	bool more = flags & XS_SNDMORE;
+	size_t klen;
+
+	if (!s->out_more) {
+		if (len != 4 || !more) {
+			s->out_drop = more;
+			s->out_more = more;
+			return 0;
+		}
+		klen = xsl_id_to_kernel(s, buf, kid);
+		if (send(s->fd, kid, klen, xsl_call_flags(s, flags, true)) < 0)
+			return xsl_fail(s, errno);
+		s->sent = true;
+		s->out_more = true;
+		s->out_drop = false;
+		return 0;
+	}
+	if (s->out_drop) {
+		s->out_more = s->out_drop = more;
+		return 0;
+	}
+	if (send(s->fd, buf, len, xsl_call_flags(s, flags, true)) < 0)
+		return xsl_fail(s, errno);
+	s->out_more = more;
+	return 0;
+}
+
 static int send_part(struct xsl_socket *s, const void *buf, size_t len,
 		     int flags)
 {
+	if (s->type == XS_XSUB)
+		return xsl_xsub_send(s, buf, len, flags);
+	if (s->type == XS_XRESPONDENT)
+		return send_xrespondent(s, buf, len, flags);
+	if (s->zs && !s->nlocal)
+		return xsl_remote_send(s, buf, len, flags);
 	if (send(s->fd, buf, len, xsl_call_flags(s, flags, true)) < 0)
 		return xsl_fail(s, errno);	/* EOPNOTSUPP == ENOTSUP */
+	s->sent = true;
+	/* PUB, XPUB with local and remote subscribers: both get it. */
+	if (s->zs)
+		return xsl_remote_send(s, buf, len, flags);
 	return 0;
 }
 

@@ -17,6 +17,7 @@
  */
 #include <limits.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
@@ -134,7 +135,8 @@ static int *stored_int(struct xsl_socket *s, int option, int *min, int *max)
 	return NULL;
 }
 
-int xs_setsockopt(void *p, int option, const void *optval, size_t optvallen)
+static int set_option(void *p, int option, const void *optval,
+		      size_t optvallen)
 {
 	struct xsl_socket *s = xsl_sock_live(p);
 	int v, min, max, *slot;
@@ -275,6 +277,60 @@ int xs_setsockopt(void *p, int option, const void *optval, size_t optvallen)
 	return 0;
 }
 
+/* A SUB's subscriptions, kept for a libzmq socket created later. */
+static int track_subscription(struct xsl_socket *s, int option,
+			      const void *val, size_t len)
+{
+	struct xsl_sub **subs, *sub;
+	size_t i;
+
+	if (option == XS_UNSUBSCRIBE) {
+		for (i = 0; i < s->nsubs; i++) {
+			if (s->subs[i]->len == len &&
+			    !memcmp(s->subs[i]->data, val, len)) {
+				free(s->subs[i]);
+				s->subs[i] = s->subs[--s->nsubs];
+				break;
+			}
+		}
+		return 0;
+	}
+	subs = realloc(s->subs, (s->nsubs + 1) * sizeof(*subs));
+	if (!subs)
+		return -1;
+	s->subs = subs;
+	sub = malloc(sizeof(*sub) + len);
+	if (!sub)
+		return -1;
+	sub->len = len;
+	memcpy(sub->data, val, len);
+	s->subs[s->nsubs++] = sub;
+	return 0;
+}
+
+int xs_setsockopt(void *p, int option, const void *optval, size_t optvallen)
+{
+	struct xsl_socket *s;
+	int v;
+
+	if (set_option(p, option, optval, optvallen))
+		return -1;
+	s = p;
+	if (option == XS_SUBSCRIBE || option == XS_UNSUBSCRIBE) {
+		if (track_subscription(s, option, optval, optvallen))
+			return -1;
+	}
+	if (option == XS_LINGER) {
+		/* as the kernel took it: any negative is -1 */
+		memcpy(&v, optval, sizeof(v));
+		v = v < -1 ? -1 : v;
+		optval = &v;
+	}
+	if (xsl_remote_setopt(s, option, optval, optvallen))
+		return xsl_fail(s, errno);
+	return 0;
+}
+
 /* Copies a value out, Crossroads style: EINVAL if the buffer is short. */
 static int give(void *optval, size_t *optvallen, const void *val, size_t len)
 {
@@ -319,7 +375,12 @@ int xs_getsockopt(void *p, int option, void *optval, size_t *optvallen)
 		return give(optval, optvallen, &v, sizeof(int));
 
 	case XS_FD:
-		return give(optval, optvallen, &s->fd, sizeof(int));
+		/* a socket with remote endpoints only: libzmq's (see
+		 * remote.c: edge-triggered, check XS_EVENTS after a wake) */
+		v = s->fd;
+		if (s->zs && !s->nlocal && xsl_remote_events(s, &v))
+			return xsl_fail(s, errno);
+		return give(optval, optvallen, &v, sizeof(int));
 
 	case XS_EVENTS:
 		if (*optvallen < sizeof(int)) {

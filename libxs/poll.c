@@ -16,7 +16,14 @@
 int xsl_events(struct xsl_socket *s)
 {
 	struct pollfd pfd = { .fd = s->fd, .events = POLLIN | POLLOUT };
-	int ev = 0;
+	int ev = 0, rev;
+
+	if (s->zs) {
+		rev = xsl_remote_events(s, NULL);
+		if (rev < 0 || !s->nlocal)
+			return rev;
+		ev = rev;
+	}
 
 	if (poll(&pfd, 1, 0) < 0)
 		return xsl_fail(s, errno);
@@ -92,6 +99,18 @@ int xs_poll(xs_pollitem_t *items, int nitems, int timeout)
 	if (!items) {
 		errno = EFAULT;
 		return -1;
+	}
+	for (i = 0; i < nitems; i++) {
+		struct xsl_socket *s = items[i].socket;
+
+		if (!s)
+			continue;
+		s = xsl_sock_live(s);
+		if (!s)
+			return -1;
+		/* libzmq's sockets are polled with libzmq's poll */
+		if (s->zs)
+			return xsl_remote_poll(items, nitems, timeout);
 	}
 	if (nitems > STACK_ITEMS) {
 		pfds = calloc((size_t)nitems, sizeof(*pfds));

@@ -25,7 +25,8 @@
  *   down under ctx->lock; xs_close() unlinks the socket under the same lock
  *   before closing its fd, so xs_term() never touches a closed (or reused)
  *   descriptor.  ctx->nsockets counts sockets whose fd is not closed yet;
- *   xs_term() waits on ctx->idle until it drops to zero.
+ *   xs_term() waits on ctx->idle until it drops to zero, then for the
+ *   sockets xs_close() left lingering (linger.c, ctx->lingering).
  */
 #ifndef XSL_H
 #define XSL_H
@@ -48,12 +49,16 @@
 #define XSL_DEFAULT_MAX_SOCKETS	512
 
 struct xsl_ring;
+struct xsl_idmap;
+struct xsl_linger;
 
 /* One bound or connected name, removable by its id with xs_shutdown(). */
 struct xsl_endpoint {
 	int id;
 	bool bound;
 	bool fs_node;		/* name is a filesystem path */
+	bool unbound_at_connect;	/* a connect that came first (linger.c) */
+	bool remote;		/* carried by libzmq; addr holds the string */
 	dev_t node_dev;		/* identity of the node we created at bind */
 	ino_t node_ino;
 	socklen_t addrlen;
@@ -90,6 +95,8 @@ struct xsl_ctx {
 	int io_threads;			/* ctx->lock; accepted, unused */
 	int nsockets;			/* ctx->lock */
 	struct xsl_socket *sockets;	/* ctx->lock */
+	struct xsl_linger *lingering;	/* ctx->lock; closed, fds kept */
+	void *zctx;			/* ctx->lock; libzmq's, lazily */
 };
 
 struct xsl_socket {
@@ -98,6 +105,7 @@ struct xsl_socket {
 	int type;
 	atomic_bool terminated;		/* set by xs_term() */
 	bool rcvmore;			/* last part handed out had no EOR */
+	bool sent;			/* a part was ever sent (linger.c) */
 	struct xsl_ctx *ctx;
 	struct xsl_socket *prev, *next;	/* ctx->lock */
 	struct xsl_options opt;
@@ -105,6 +113,23 @@ struct xsl_socket {
 	size_t nep, capep;
 	struct xsl_ring *ring;
 	bool no_ring;			/* read-ahead unavailable */
+	/* XRESPONDENT (translate.c): the record being sent, peer ids */
+	bool out_more;			/* a record is being sent */
+	bool out_drop;			/* ... to nobody (bad identity part) */
+	struct xsl_idmap *ids;
+	size_t nids, capids;
+	/* remote.c: the libzmq socket for tcp:// endpoints, if any */
+	void *zs;
+	size_t nlocal, nremote;		/* endpoints of each kind */
+	int from_remote;		/* the record being read is libzmq's */
+	bool turn;			/* SUB fair-queueing between engines */
+	struct xsl_sub **subs;		/* SUB: subscriptions, for libzmq */
+	size_t nsubs;
+};
+
+struct xsl_sub {
+	size_t len;
+	unsigned char data[];
 };
 
 /* ctx.c */
@@ -116,6 +141,12 @@ int xsl_fail(struct xsl_socket *s, int err);
 /* endpoint.c */
 void xsl_endpoints_release(struct xsl_socket *s);
 
+/* linger.c */
+bool xsl_linger_keep(struct xsl_socket *s);
+bool xsl_linger_bound_now(const struct xsl_endpoint *ep);
+void xsl_linger_sweep(struct xsl_ctx *ctx);
+void xsl_linger_wait(struct xsl_ctx *ctx);
+
 /* options.c */
 void xsl_options_init(struct xsl_options *opt);
 int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending);
@@ -123,6 +154,33 @@ int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending);
 /* io.c */
 bool xsl_has_buffered(const struct xsl_socket *s);
 void xsl_ring_free(struct xsl_socket *s);
+
+/* translate.c: Crossroads' subscription and identity forms */
+int xsl_xsub_send(struct xsl_socket *s, const void *buf, size_t len,
+		  int flags);
+size_t xsl_xpub_notice(const unsigned char *in, size_t len,
+		       unsigned char *out, size_t outlen);
+int xsl_id_to_user(struct xsl_socket *s, const unsigned char *id, size_t len,
+		   unsigned char out[4]);
+size_t xsl_id_to_kernel(const struct xsl_socket *s, const unsigned char in[4],
+			unsigned char *out);
+void xsl_ids_free(struct xsl_socket *s);
+
+/* remote.c: tcp:// and other libzmq transports */
+int xsl_remote_attach(struct xsl_socket *s, const char *addr, size_t plen,
+		      bool binding, bool *remote);
+int xsl_remote_detach(struct xsl_socket *s, const struct xsl_endpoint *ep);
+int xsl_remote_setopt(struct xsl_socket *s, int option, const void *val,
+		      size_t len);
+int xsl_remote_send(struct xsl_socket *s, const void *buf, size_t len,
+		    int flags);
+int xsl_remote_recv(struct xsl_socket *s, int flags, xs_msg_t *tmp,
+		    bool *more);
+int xsl_remote_events(struct xsl_socket *s, int *fd);
+int xsl_remote_poll(xs_pollitem_t *items, int nitems, long timeout);
+void xsl_remote_close(struct xsl_socket *s);
+void xsl_remote_shutdown(struct xsl_ctx *ctx);
+void xsl_remote_term(struct xsl_ctx *ctx);
 
 /* poll.c */
 int xsl_events(struct xsl_socket *s);

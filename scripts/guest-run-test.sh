@@ -21,6 +21,8 @@ KML=/sys/kernel/debug/kmemleak
 
 # --- inside the program's namespace ----------------------------------------
 if [ "$1" = --inside ]; then
+	# a fresh namespace has its loopback down: tcp:// tests need it
+	ip link set lo up 2>/dev/null
 	timeout -k 10 "$2" "$3"
 	rc=$?
 	# processes the program left behind may still be closing sockets
