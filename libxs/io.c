@@ -204,26 +204,6 @@ static size_t next_part_size(struct xsl_socket *s)
 	return (size_t)q;
 }
 
-/*
- * recvmsg, except that a blocking SURVEYOR receive that the kernel ends
- * with EAGAIN is asked again: the kernel's wait, cut to the survey's
- * deadline, can end a tick before that deadline has passed by the
- * monotonic clock, and then says EAGAIN where the next call (the deadline
- * past) says ETIMEDOUT, as Crossroads does.  Without XS_RCVTIMEO or
- * XS_DONTWAIT, EAGAIN has no other cause there.
- */
-static ssize_t kernel_recvmsg(const struct xsl_socket *s, struct msghdr *mh,
-			      int kflags)
-{
-	ssize_t n;
-
-	do
-		n = recvmsg(s->fd, mh, kflags);
-	while (n < 0 && errno == EAGAIN && s->type == XS_SURVEYOR &&
-	       !(kflags & MSG_DONTWAIT) && s->opt.rcvtimeo < 0);
-	return n;
-}
-
 /* One recvmsg into buf; returns the part's full length. */
 static ssize_t recv_direct(struct xsl_socket *s, void *buf, size_t len,
 			   int kflags, bool *more)
@@ -232,7 +212,7 @@ static ssize_t recv_direct(struct xsl_socket *s, void *buf, size_t len,
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	n = kernel_recvmsg(s, &mh, kflags | MSG_TRUNC);
+	n = recvmsg(s->fd, &mh, kflags | MSG_TRUNC);
 	if (n < 0)
 		return xsl_fail(s, errno);
 	/* After xs_term's shutdown, recvmsg reports end of file. */
@@ -432,7 +412,7 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 	if (size == 0) {
 		struct msghdr probe = { 0 };
 
-		n = kernel_recvmsg(s, &probe, kflags | MSG_PEEK | MSG_TRUNC);
+		n = recvmsg(s->fd, &probe, kflags | MSG_PEEK | MSG_TRUNC);
 		if (n < 0)
 			return xsl_fail(s, errno);
 		if (n == 0 && atomic_load(&s->terminated))
