@@ -118,7 +118,7 @@ selftests: libxs
 tools: $(TOOLS)
 
 # Tools use the family directly through the uapi header, no library.
-tools/build/%: tools/%.c uapi/linux/xs.h
+tools/build/%: tools/%.c uapi/linux/xs.h $(wildcard tools/*.h)
 	@mkdir -p tools/build
 	$(CC) -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $<
 

@@ -334,6 +334,9 @@ void xs_name_release_all(struct xs_sock *xs);
 void xs_orphans_flush(struct net *net);
 int xs_name_parse(struct sockaddr *addr, int addrlen, const char **name);
 void xs_name_show(struct seq_file *seq, struct xs_sock *xs);
+int xs_name_each(struct xs_sock *xs,
+		 int (*fn)(void *arg, bool bound, const char *name, u8 len),
+		 void *arg);
 void xs_topo_unlock(void);
 int xs_names_init(void);
 void xs_names_exit(void);
@@ -353,6 +356,10 @@ struct xs_net *xs_net(const struct net *net);
 /* proc.c */
 int xs_proc_init_net(struct net *net);
 void xs_proc_exit_net(struct net *net);
+
+/* diag.c */
+int xs_diag_init(void);
+void xs_diag_exit(void);
 
 /* Patterns. */
 extern const struct xs_pattern xs_pair_pattern;

@@ -693,8 +693,13 @@ static int __init xs_module_init(void)
 	err = sock_register(&xs_family_ops);
 	if (err)
 		goto out_pernet;
+	err = xs_diag_init();
+	if (err)
+		goto out_sock;
 	return 0;
 
+out_sock:
+	sock_unregister(xs_family);
 out_pernet:
 	unregister_pernet_subsys(&xs_net_ops);
 out_names:
@@ -710,6 +715,7 @@ out_wq:
 
 static void __exit xs_module_exit(void)
 {
+	xs_diag_exit();
 	sock_unregister(xs_family);
 	xs_orphans_flush(NULL);
 	unregister_pernet_subsys(&xs_net_ops);

@@ -951,3 +951,25 @@ void xs_name_show(struct seq_file *seq, struct xs_sock *xs)
 	}
 	mutex_unlock(&xs_topo_lock);
 }
+
+/*
+ * Call @fn on each name of @xs, bound or connected, until it returns
+ * non-zero, and return that (or 0).  @fn runs under xs_topo_lock: it may
+ * not take it nor sleep on anything that waits for topology changes.
+ */
+int xs_name_each(struct xs_sock *xs,
+		 int (*fn)(void *arg, bool bound, const char *name, u8 len),
+		 void *arg)
+{
+	struct xs_ep *ep;
+	int err = 0;
+
+	mutex_lock(&xs_topo_lock);
+	list_for_each_entry(ep, &xs->eps, node) {
+		err = fn(arg, !ep->pipe, ep->str, ep->len);
+		if (err)
+			break;
+	}
+	mutex_unlock(&xs_topo_lock);
+	return err;
+}

@@ -9,6 +9,7 @@
 #include <linux/slab.h>
 
 #include "af_xs.h"
+#include "trace.h"
 
 static struct kmem_cache *xs_msg_cache __read_mostly;
 
@@ -211,6 +212,7 @@ drop:
 dropped:
 	atomic64_inc(&from->drops);
 	rx = to->xs;
+	trace_xs_record_dropped(from, rx, XS_DROP_PIPE);
 	if (rx)
 		atomic64_inc(&rx->missed);
 }
@@ -319,6 +321,7 @@ static void xs_pending_drop(struct xs_sock *rx, struct xs_sock *sender,
 	atomic64_inc(&rx->missed);
 	if (sender)
 		atomic64_inc(&sender->drops);
+	trace_xs_record_dropped(sender, rx, XS_DROP_UNREAD);
 	xs_msg_release(m);
 }
 
@@ -384,6 +387,7 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	mutex_unlock(&xs->route_lock);
 	if (err)
 		return err;
+	trace_xs_pipe_attach(xs, idx, READ_ONCE(xs->npipes));
 
 	/* a sender of ours may have been waiting for a destination */
 	xs_wake_writer(xs);
@@ -437,6 +441,7 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	WRITE_ONCE(xs->npipes, xs->npipes - 1);
 	xs->pat->detach(xs, me);
 	mutex_unlock(&xs->route_lock);
+	trace_xs_pipe_detach(xs, idx, READ_ONCE(xs->npipes));
 	if (purge)
 		xs_rx_purge(xs, me, false);
 }

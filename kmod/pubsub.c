@@ -60,6 +60,7 @@
 #include <linux/slab.h>
 
 #include "af_xs.h"
+#include "trace.h"
 
 /* ---- hash tables with a random seed, growing and shrinking --------------- */
 
@@ -789,6 +790,7 @@ static int xs_sub_setsockopt(struct xs_sock *xs, int optname,
 	err = xs_sub_change(xs, prefix, optlen, optname == XS_SUBSCRIBE,
 			    &who);
 	mutex_unlock(&xs->route_lock);
+	trace_xs_subscription(xs, prefix, optlen, optname == XS_SUBSCRIBE, err);
 	kfree(prefix);
 	return err;
 }

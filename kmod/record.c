@@ -14,6 +14,7 @@
 #include <linux/vmalloc.h>
 
 #include "af_xs.h"
+#include "trace.h"
 
 /*
  * Records alive in the module and their payload bytes (the root-only
@@ -467,6 +468,7 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			xs->defer_wakes = flags & (MSG_BATCH | MSG_MORE);
 			if (flags & MSG_MORE)
 				xs->more_owed = true;
+			trace_xs_record_sent(xs, tx->rec);
 			xs->pat->send_end(xs, tx);
 			xs->defer_wakes = false;
 			if (!(flags & (MSG_BATCH | MSG_MORE)))
@@ -944,6 +946,8 @@ void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake)
 	spin_lock(&xs->rx_lock);
 	list_add_tail(&m->node, &xs->rxq);
 	xs_rxq_count(xs, m, 1);
+	/* a reader may take and free @m once we unlock */
+	trace_xs_record_delivered(xs, m->rec);
 	spin_unlock(&xs->rx_lock);
 	if (wake)
 		xs->sk.sk_data_ready(&xs->sk);

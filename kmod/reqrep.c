@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 
 #include "af_xs.h"
+#include "trace.h"
 
 /*
  * Where the last envelope part of @m's record is, looking from where its
@@ -188,6 +189,7 @@ void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	if (READ_ONCE(req->to->xs) != xs || !back->xs ||
 	    READ_ONCE(back->epoch) != r->epoch) {
 		atomic64_inc(&xs->drops);
+		trace_xs_record_dropped(xs, NULL, XS_DROP_STALE_REPLY);
 		goto out;
 	}
 	xs_pipe_deliver(xs, req->to, tx->rec, NULL, NULL);

@@ -94,4 +94,43 @@ struct sockaddr_xs {
 #define XS_PREFIX_MAX		1024	/* longest XS_SUBSCRIBE prefix */
 #define XS_HWM_DEFAULT		1000
 
+/*
+ * sock_diag: a NETLINK_SOCK_DIAG socket sends SOCK_DIAG_BY_FAMILY with
+ * NLM_F_DUMP and a struct xs_diag_req; each socket of the caller's network
+ * namespace comes back as a struct xs_diag_msg followed by XS_DIAG_x
+ * attributes.  sdiag_family is the family number in use (the module
+ * parameter).
+ */
+struct xs_diag_req {
+	__u8	sdiag_family;
+	__u8	sdiag_protocol;		/* XSPROTO_x, or 0 for every pattern */
+	__u16	xdiag_pad;
+	__u32	xdiag_ino;		/* only this socket inode, or 0 */
+};
+
+struct xs_diag_msg {
+	__u8	xdiag_family;
+	__u8	xdiag_protocol;		/* XSPROTO_x */
+	__u16	xdiag_pad;
+	__u32	xdiag_ino;		/* socket inode, as in /proc/net/xs */
+};
+
+enum {
+	XS_DIAG_UNSPEC,
+	XS_DIAG_PAD,
+	XS_DIAG_PATTERN,	/* string: "PUSH", ... */
+	XS_DIAG_UID,		/* u32: owner, in the caller's user namespace */
+	XS_DIAG_BOUND,		/* binary: one bound name (no NUL); repeated */
+	XS_DIAG_CONNECTED,	/* binary: one connected name; repeated */
+	XS_DIAG_RX_RECORDS,	/* u32: records queued to be received */
+	XS_DIAG_RX_BYTES,	/* u64: their payload bytes */
+	XS_DIAG_RX_MEM,		/* u64: memory charged for them */
+	XS_DIAG_DROPS,		/* u64: records this socket could not deliver */
+	XS_DIAG_MISSED,		/* u64: records dropped on the way to it */
+	XS_DIAG_PEERS,		/* u32: pipes attached (peers) */
+	__XS_DIAG_MAX,
+};
+
+#define XS_DIAG_MAX		(__XS_DIAG_MAX - 1)
+
 #endif /* _UAPI_LINUX_XS_H */
