@@ -354,6 +354,7 @@ void xs_names_exit_net(struct xs_net *xn);
 struct xs_net *xs_net(const struct net *net);
 
 /* proc.c */
+struct xs_sock *xs_sock_next(struct xs_net *xn, unsigned long *idx);
 int xs_proc_init_net(struct net *net);
 void xs_proc_exit_net(struct net *net);
 

@@ -69,22 +69,6 @@ cancel:
 	return -EMSGSIZE;
 }
 
-/* The first socket of @xn with an id >= *@id, referenced, or NULL. */
-static struct xs_sock *xs_diag_next(struct xs_net *xn, unsigned long *id)
-{
-	struct xs_sock *xs;
-
-	rcu_read_lock();
-	for (;; ++*id) {
-		xs = xa_find(&xn->socks, id, ULONG_MAX, XA_PRESENT);
-		/* a closing socket is freed after a grace period */
-		if (!xs || refcount_inc_not_zero(&xs->sk.sk_refcnt))
-			break;
-	}
-	rcu_read_unlock();
-	return xs;
-}
-
 static int xs_diag_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	struct user_namespace *user_ns = sk_user_ns(NETLINK_CB(cb->skb).sk);
@@ -94,7 +78,7 @@ static int xs_diag_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	struct xs_sock *xs;
 	int err = 0;
 
-	for (; (xs = xs_diag_next(xn, &id)); id++) {
+	for (; (xs = xs_sock_next(xn, &id)); id++) {
 		if ((!req->sdiag_protocol ||
 		     req->sdiag_protocol == xs->pat->proto) &&
 		    (!req->xdiag_ino ||

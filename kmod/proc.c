@@ -38,8 +38,11 @@ static void xs_seq_header(struct seq_file *seq, struct xs_net *xn)
 	seq_puts(seq, "inode pattern pipes rx_records rx_bytes rx_mem drops missed names\n");
 }
 
-/* The first socket with an id >= *@idx, referenced, or NULL. */
-static struct xs_sock *xs_seq_get(struct xs_net *xn, unsigned long *idx)
+/*
+ * The first socket of @xn with an id >= *@idx, referenced, or NULL (also
+ * for the sock_diag dump, diag.c).
+ */
+struct xs_sock *xs_sock_next(struct xs_net *xn, unsigned long *idx)
 {
 	struct xs_sock *xs;
 
@@ -64,7 +67,7 @@ static void *xs_seq_start(struct seq_file *seq, loff_t *pos)
 	if (!*pos)
 		return SEQ_START_TOKEN;
 	idx = *pos - 1;
-	xs = xs_seq_get(xs_net(seq_file_net(seq)), &idx);
+	xs = xs_sock_next(xs_net(seq_file_net(seq)), &idx);
 	if (xs)
 		*pos = idx + 1;
 	return xs;
@@ -79,7 +82,7 @@ static void *xs_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 		idx = xs_sk(v)->proc_id + 1;
 		sock_put(v);
 	}
-	xs = xs_seq_get(xs_net(seq_file_net(seq)), &idx);
+	xs = xs_sock_next(xs_net(seq_file_net(seq)), &idx);
 	*pos = xs ? idx + 1 : *pos + 1;
 	return xs;
 }
