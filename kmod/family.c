@@ -284,7 +284,12 @@ static int xs_ioctl(struct socket *sock, unsigned int cmd, unsigned long arg)
 	case SIOCINQ:
 		return put_user(xs_next_part_len(xs), (int __user *)arg);
 	case SIOCOUTQ:
-		return put_user(0, (int __user *)arg);
+		/*
+		 * What waits on our pipes for a binder (bytes the kernel
+		 * holds): 0 once everything sent has reached a peer's queue.
+		 */
+		return put_user((int)min_t(size_t, READ_ONCE(xs->pending_mem),
+					   INT_MAX), (int __user *)arg);
 	default:
 		return -ENOIOCTLCMD;
 	}

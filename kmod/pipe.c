@@ -194,7 +194,7 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 		list_add_tail(&m->node, &p->pending);
 		m->charge = xs_msg_charge(m);
 		p->pending_mem += m->charge;
-		from->pending_mem += m->charge;
+		WRITE_ONCE(from->pending_mem, from->pending_mem + m->charge);
 		return;
 	}
 	if (from->defer_wakes)
@@ -343,7 +343,8 @@ static void xs_pending_take(struct xs_sock *xs, struct xs_pipe *p,
 	list_for_each_entry_safe(m, tmp, &p->pending, node)
 		xs_pending_drop(xs, sender, m);
 	if (sender)
-		sender->pending_mem -= p->pending_mem;
+		WRITE_ONCE(sender->pending_mem,
+			   sender->pending_mem - p->pending_mem);
 	p->pending_mem = 0;
 }
 
@@ -456,7 +457,8 @@ void xs_pipe_destroy(struct xs_pipe *p)
 	/* the connector, still open, stops paying for what waited on @p */
 	if (conn) {
 		mutex_lock(&conn->route_lock);
-		conn->pending_mem -= p->pending_mem;
+		WRITE_ONCE(conn->pending_mem,
+			   conn->pending_mem - p->pending_mem);
 		mutex_unlock(&conn->route_lock);
 	}
 	xs_pipe_leave(p, XS_BIND, false);

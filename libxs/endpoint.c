@@ -258,13 +258,6 @@ static int attach(void *p, const char *addr, bool binding)
 		return -1;
 	}
 	s->nlocal++;
-	if (!binding) {
-		struct xsl_endpoint *ep = s->ep;
-
-		while (ep->id != id)
-			ep++;
-		ep->unbound_at_connect = !xsl_linger_bound_now(ep);
-	}
 	if (binding && fs) {
 		char path[XS_NAME_MAX + 1];
 		struct xsl_endpoint *ep;

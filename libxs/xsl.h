@@ -57,7 +57,6 @@ struct xsl_endpoint {
 	int id;
 	bool bound;
 	bool fs_node;		/* name is a filesystem path */
-	bool unbound_at_connect;	/* a connect that came first (linger.c) */
 	bool remote;		/* carried by libzmq; addr holds the string */
 	dev_t node_dev;		/* identity of the node we created at bind */
 	ino_t node_ino;
@@ -143,7 +142,6 @@ void xsl_endpoints_release(struct xsl_socket *s);
 
 /* linger.c */
 bool xsl_linger_keep(struct xsl_socket *s);
-bool xsl_linger_bound_now(const struct xsl_endpoint *ep);
 void xsl_linger_sweep(struct xsl_ctx *ctx);
 void xsl_linger_wait(struct xsl_ctx *ctx);
 

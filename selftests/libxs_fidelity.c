@@ -356,8 +356,7 @@ static void *late_bind(void *arg)
 		memset(b->got, 0, sizeof(b->got));
 		b->rc = xs_recv(pull, b->got, sizeof(b->got) - 1, 0);
 	}
-	/* Stay bound a while: libxs sees a binder by looking now and then
-	 * (see libxs/linger.c), not by being told. */
+	/* stay bound until told to go (or 5 s) */
 	for (ms = 0; ms < 5000 && !atomic_load(&b->release); ms += 10)
 		usleep(10000);
 	xs_close(pull);
@@ -460,6 +459,28 @@ TEST(term_does_not_wait_for_records_a_peer_already_holds)
 	ASSERT_EQ(0, xs_close(idle));
 	ASSERT_EQ(0, xs_close(pull));
 	/* with linger -1, a wrong wait here would never end */
+	ASSERT_EQ(0, xs_term(ctx));
+	EXPECT_GT(3000, now_ms() - t0);
+}
+
+TEST(term_does_not_wait_once_a_late_binder_took_the_records_and_left)
+{
+	struct late_binder b = { .delay_ms = 0, .release = 1 };
+	void *ctx = xs_init(), *push;
+	pthread_t t;
+	long long t0;
+
+	ASSERT_NE(NULL, ctx);
+	endpoint(b.name, sizeof(b.name), "linger-gone");
+	push = push_to_nobody(ctx, b.name, -1);
+	ASSERT_NE(NULL, push);
+	/* the binder comes, takes the record and goes before the close */
+	ASSERT_EQ(0, pthread_create(&t, NULL, late_bind, &b));
+	pthread_join(t, NULL);
+	ASSERT_EQ(4, b.rc);
+	t0 = now_ms();
+	ASSERT_EQ(0, xs_close(push));
+	/* nothing waits any more: with linger -1 a wrong wait lasts 30 s */
 	ASSERT_EQ(0, xs_term(ctx));
 	EXPECT_GT(3000, now_ms() - t0);
 }

@@ -46,6 +46,23 @@ TEST_F(nm, connect_before_bind_delivers_once_bound)
 	ASSERT_NOTHING(self->rx);
 }
 
+TEST_F(nm, siocoutq_counts_what_waits_for_a_binder)
+{
+	int q = -1;
+
+	ASSERT_OK(xs_connect(self->tx, self->name));
+	ASSERT_OK(ioctl(self->tx, SIOCOUTQ, &q));
+	ASSERT_EQ(0, q);
+	ASSERT_RECORD(self->tx, MSG_DONTWAIT, "early1", "x");
+	ASSERT_OK(ioctl(self->tx, SIOCOUTQ, &q));
+	/* at least the payload, and what the kernel holds for it */
+	ASSERT_LT(7, q);
+	ASSERT_OK(xs_bind(self->rx, self->name));
+	ASSERT_OK(ioctl(self->tx, SIOCOUTQ, &q));
+	ASSERT_EQ(0, q);
+	ASSERT_RECV_RECORD(self->rx, "early1", "x");
+}
+
 TEST_F(nm, pending_pipe_holds_sndhwm_then_sndhwm_plus_rcvhwm)
 {
 	long long end;
