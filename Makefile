@@ -117,10 +117,22 @@ selftests: libxs
 
 tools: $(TOOLS)
 
-# Tools use the family directly through the uapi header, no library.
+# Tools use the family directly through the uapi header, no library...
 tools/build/%: tools/%.c uapi/linux/xs.h $(wildcard tools/*.h)
 	@mkdir -p tools/build
 	$(CC) -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $<
+
+# ...except the perf tools and xscat, which are libxs programs (xs.h) and
+# link the static library, so they run wherever they are copied.
+XS_TOOLS := tools/build/xs_local_thr tools/build/xs_remote_thr \
+	tools/build/xs_local_lat tools/build/xs_remote_lat tools/build/xscat
+$(XS_TOOLS): tools/build/%: tools/%.c libxs/libxs.a libxs/xs.h $(wildcard tools/*.h)
+	@mkdir -p tools/build
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iuapi -Ilibxs \
+		-o $@ $< libxs/libxs.a -pthread -ldl
+
+libxs/libxs.a: $(wildcard libxs/*.c libxs/*.h)
+	$(MAKE) -C libxs
 
 # Everything but the module (modules_install): the library, its header,
 # pkg-config and CMake files, the uapi header and the manual.
