@@ -3,8 +3,8 @@
  * The perf tools and xscat (tools/), run in the guest from /tools as a
  * user would run them: xs_local_thr against xs_remote_thr and
  * xs_local_lat against xs_remote_lat over ipc://, their output parsed and
- * checked; xscat push/pull and req/rep, the records compared byte for
- * byte; throughput also over tcp:// (libzmq underneath). libzmq's own
+ * checked; xscat push/pull, pub/sub and req/rep, the records compared
+ * byte for byte; throughput also over tcp:// (libzmq underneath). libzmq's own
  * local_thr/remote_thr would be the cross-check, but Debian ships no
  * package with them: that test skips.
  */
@@ -355,6 +355,25 @@ TEST(xscat_reqrep)
 	EXPECT_EQ(0, rrc);
 	EXPECT_STREQ("ping\n", out);
 	EXPECT_STREQ("pong\n", rout);
+}
+
+/* sub with --subscribe prints only the matching record. */
+TEST(xscat_pubsub)
+{
+	char ep[128], out[1024], rout[1024];
+	char *sub[] = { TOOLS "xscat", "-p", "sub", "-b", ep, "-s", "news",
+			"-n", "1", "-t", "20000", NULL };
+	char *pub[] = { TOOLS "xscat", "-p", "pub", "-c", ep, "-w", "200",
+			"-d", "weather\tx", "-d", "news\ty", NULL };
+	int lrc, rrc;
+
+	if (!have_tools())
+		SKIP(return, "no /tools/xscat");
+	endpoint(ep, sizeof(ep), "catps");
+	pair_run(sub, pub, &lrc, out, &rrc, rout, sizeof(out));
+	EXPECT_EQ(0, rrc);
+	EXPECT_EQ(0, lrc);
+	EXPECT_STREQ("news\ty\n", out);
 }
 
 /* libzmq's own perf tools, where installed: ours against theirs. */
