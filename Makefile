@@ -41,6 +41,8 @@ KVER = $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' $(KDIR)/include/ge
 INSTALL_MOD_PATH ?=
 MAN7 := $(wildcard man/*.7)
 MAN3 := $(wildcard man/*.3)
+MAN1 := $(wildcard man/*.1)
+BINDIR ?= $(PREFIX)/bin
 
 all: modules
 
@@ -56,7 +58,7 @@ help:
 	@echo '  make modules_uninstall  remove it again, depmod'
 	@echo '  make dkms-install       register with DKMS: rebuilt for every new kernel'
 	@echo '  make dkms-uninstall     remove it from DKMS'
-	@echo '  make install            libxs, <linux/xs.h>, man pages, pkg-config and CMake'
+	@echo '  make install            libxs, <linux/xs.h>, xscat and xs_*_thr/lat, man pages, pkg-config and CMake'
 	@echo '                          files (PREFIX=/usr/local LIBDIR= DESTDIR= LIBNAME=xs)'
 	@echo '  make uninstall          remove what make install installed (same variables)'
 	@echo 'Test (qemu guests; the module never loads into this kernel):'
@@ -117,17 +119,32 @@ selftests: libxs
 
 tools: $(TOOLS)
 
-# Tools use the family directly through the uapi header, no library.
+# Tools use the family directly through the uapi header, no library...
 tools/build/%: tools/%.c uapi/linux/xs.h $(wildcard tools/*.h)
 	@mkdir -p tools/build
 	$(CC) -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $<
 
+# ...except the perf tools and xscat, which are libxs programs (xs.h) and
+# link the static library, so they run wherever they are copied.
+XS_TOOLS := tools/build/xs_local_thr tools/build/xs_remote_thr \
+	tools/build/xs_local_lat tools/build/xs_remote_lat tools/build/xscat
+$(XS_TOOLS): tools/build/%: tools/%.c libxs/libxs.a libxs/xs.h $(wildcard tools/*.h)
+	@mkdir -p tools/build
+	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iuapi -Ilibxs \
+		-o $@ $< libxs/libxs.a -pthread -ldl
+
+libxs/libxs.a: $(wildcard libxs/*.c libxs/*.h)
+	$(MAKE) -C libxs
+
 # Everything but the module (modules_install): the library, its header,
+# the libxs tools (perf tools, xscat),
 # pkg-config and CMake files, the uapi header and the manual.
-install:
+install: $(XS_TOOLS)
 	$(MAKE) -C libxs install
 	install -d $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man7 \
-		$(DESTDIR)$(MANDIR)/man3
+		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BINDIR)
+	install -m 0755 $(XS_TOOLS) $(DESTDIR)$(BINDIR)/
+	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	install -m 0644 uapi/linux/xs.h $(DESTDIR)$(INCLUDEDIR)/linux/xs.h
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
 	$(if $(MAN3),install -m 0644 $(MAN3) $(DESTDIR)$(MANDIR)/man3/)
@@ -135,6 +152,8 @@ install:
 uninstall:
 	$(MAKE) -C libxs uninstall
 	rm -f $(DESTDIR)$(INCLUDEDIR)/linux/xs.h \
+	      $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(XS_TOOLS))) \
+	      $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
 	-rmdir $(DESTDIR)$(INCLUDEDIR)/linux 2>/dev/null

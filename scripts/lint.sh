@@ -4,7 +4,7 @@
 #   scripts/setup.sh) on kmod/*.[ch] and uapi/linux/*.h, and
 #   sparse through kbuild (C=2 checks every file, rebuilt or not) against
 #   KDIR; compiler and modpost warnings in that build count too;
-#   the manual (man/*.[37]) with mandoc -T lint -W warning, so broken
+#   the manual (man/*.[137]) with mandoc -T lint -W warning, so broken
 #   markup fails; a page that is only ".so man3/X.3" must name a page
 #   that exists; dkms.conf's PACKAGE_VERSION must be the VERSION file's.
 #
@@ -24,8 +24,8 @@ lint_man() {
 	local f target
 	command -v mandoc >/dev/null || { echo "lint: mandoc missing: run scripts/setup.sh" >&2; rc=1; return; }
 	echo "lint: mandoc -T lint on man/"
-	for f in man/*.[37]; do
-		if [[ $(wc -l <"$f") == 1 ]] && target=$(sed -n 's/^\.so man[37]\///p' "$f") && [[ -n $target ]]; then
+	for f in man/*.[137]; do
+		if [[ $(wc -l <"$f") == 1 ]] && target=$(sed -n 's/^\.so man[137]\///p' "$f") && [[ -n $target ]]; then
 			[[ -f man/$target ]] || { echo "$f: .so names missing man/$target"; rc=1; }
 			continue
 		fi
