@@ -58,7 +58,7 @@ help:
 	@echo '  make modules_uninstall  remove it again, depmod'
 	@echo '  make dkms-install       register with DKMS: rebuilt for every new kernel'
 	@echo '  make dkms-uninstall     remove it from DKMS'
-	@echo '  make install            libxs, <linux/xs.h>, xscat and xs_*_thr/lat, man pages, pkg-config and CMake'
+	@echo '  make install            libxs, <linux/xs.h>, xsstat, xscat, xs_*_thr/lat, man pages, pkg-config and CMake'
 	@echo '                          files (PREFIX=/usr/local LIBDIR= DESTDIR= LIBNAME=xs)'
 	@echo '  make uninstall          remove what make install installed (same variables)'
 	@echo 'Test (qemu guests; the module never loads into this kernel):'
@@ -139,11 +139,11 @@ libxs/libxs.a: $(wildcard libxs/*.c libxs/*.h)
 # Everything but the module (modules_install): the library, its header,
 # the libxs tools (perf tools, xscat),
 # pkg-config and CMake files, the uapi header and the manual.
-install: $(XS_TOOLS)
+install: $(XS_TOOLS) tools/build/xsstat
 	$(MAKE) -C libxs install
 	install -d $(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man7 \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BINDIR)
-	install -m 0755 $(XS_TOOLS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(XS_TOOLS) tools/build/xsstat $(DESTDIR)$(BINDIR)/
 	$(if $(MAN1),install -m 0644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
 	install -m 0644 uapi/linux/xs.h $(DESTDIR)$(INCLUDEDIR)/linux/xs.h
 	$(if $(MAN7),install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/)
@@ -152,7 +152,7 @@ install: $(XS_TOOLS)
 uninstall:
 	$(MAKE) -C libxs uninstall
 	rm -f $(DESTDIR)$(INCLUDEDIR)/linux/xs.h \
-	      $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(XS_TOOLS))) \
+	      $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(XS_TOOLS)) xsstat) \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN1))) \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man7/,$(notdir $(MAN7))) \
 	      $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(MAN3)))
