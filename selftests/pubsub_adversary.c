@@ -276,7 +276,7 @@ TEST(notice_of_a_prefix_forgotten_at_unbind_names_the_subscriber)
 /* ---- O(1) per prefix -------------------------------------------------- */
 
 #define SCALE_N		5000
-#define SCALE_TRIES	3
+#define SCALE_TRIES	5
 
 static uint32_t rol(uint32_t w, int s)
 {
@@ -411,9 +411,12 @@ static void check_scaling(struct __test_metadata *_metadata, int collide)
 	TH_LOG("%s prefixes: subscribe %d in %lld us, %d in %lld us; attach %lld us, %lld us",
 	       collide ? "colliding" : "plain", SCALE_N, s1, 4 * SCALE_N, s4,
 	       a1, a4);
-	/* O(N): 4 times the work; quadratic would be 16 */
-	EXPECT_GT(8 * s1, s4);
-	EXPECT_GT(8 * a1, a4);
+	/*
+	 * O(N): 4 times the work, less than 10 times as long (room for a
+	 * busy host and the table's resizes); quadratic would be 16.
+	 */
+	EXPECT_GT(10 * s1, s4);
+	EXPECT_GT(10 * a1, a4);
 	free(p);
 }
 
