@@ -85,6 +85,13 @@ bool xs_pipe_has_room(struct xs_sock *from, struct xs_pipe_end *me)
 	s64 limit = READ_ONCE(from->sndhwm);
 
 	lockdep_assert_held(&from->route_lock);
+	/*
+	 * An end joining us is on our list before it is ours (pipe.c,
+	 * xs_pipe_join()): nothing may leave through it until then, or the
+	 * ownership check at delivery would drop what we reserved.
+	 */
+	if (READ_ONCE(me->xs) != from)
+		return false;
 	if (rx) {
 		if (xs_rx_full(rx))
 			return false;
@@ -390,9 +397,9 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 		return err;
 	trace_xs_pipe_attach(xs, idx, READ_ONCE(xs->npipes));
 
-	/* a sender of ours may have been waiting for a destination */
-	xs_wake_writer(xs);
 	if (!peer) {
+		/* a sender of ours may have been waiting for a destination */
+		xs_wake_writer(xs);
 		/* an orphan's records (XS_LINGER) finally have a reader */
 		if (idx == XS_BIND)
 			xs_pending_take(xs, p, NULL);
@@ -404,7 +411,11 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	if (peer->pat->peer_attached)
 		peer->pat->peer_attached(peer, &p->end[!idx]);
 	mutex_unlock(&peer->route_lock);
-	/* the peer may have been waiting for a destination, or for room */
+	/*
+	 * Either side may have been waiting for a destination, or for room;
+	 * ours only now that the end is ours (xs_pipe_has_room()).
+	 */
+	xs_wake_writer(xs);
 	xs_wake_writer(peer);
 	return 0;
 }
