@@ -276,7 +276,8 @@ TEST(notice_of_a_prefix_forgotten_at_unbind_names_the_subscriber)
 /* ---- O(1) per prefix -------------------------------------------------- */
 
 #define SCALE_N		5000
-#define SCALE_TRIES	5
+/* best of 5 runs; 2 on the debug kernel, where each run takes long */
+#define SCALE_TRIES	(xs_scale() > 1 ? 2 : 5)
 
 static uint32_t rol(uint32_t w, int s)
 {
