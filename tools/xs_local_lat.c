@@ -19,14 +19,7 @@ int main(int argc, char **argv)
 	void *ctx, *s;
 
 	perf_args(argc, argv, "roundtrip-count", &endpoint, &size, &count);
-	ctx = xs_init();
-	if (!ctx)
-		perf_fail(argv[0], "xs_init");
-	s = xs_socket(ctx, XS_REP);
-	if (!s)
-		perf_fail(argv[0], "xs_socket");
-	if (xs_bind(s, endpoint) < 0)
-		perf_fail(argv[0], endpoint);
+	s = perf_socket(argv[0], XS_REP, 1, endpoint, &ctx);
 	if (xs_msg_init(&msg))
 		perf_fail(argv[0], "xs_msg_init");
 

@@ -62,6 +62,23 @@ static inline void perf_args(int argc, char **argv, const char *count_name,
 	}
 }
 
+/* A context and a socket of TYPE bound (BIND) or connected to ENDPOINT. */
+static inline void *perf_socket(const char *prog, int type, int bind,
+				const char *endpoint, void **ctx)
+{
+	void *s;
+
+	*ctx = xs_init();
+	if (!*ctx)
+		perf_fail(prog, "xs_init");
+	s = xs_socket(*ctx, type);
+	if (!s)
+		perf_fail(prog, "xs_socket");
+	if ((bind ? xs_bind(s, endpoint) : xs_connect(s, endpoint)) < 0)
+		perf_fail(prog, endpoint);
+	return s;
+}
+
 /* Receive one message of exactly SIZE bytes into MSG, or exit 1. */
 static inline void perf_recv(const char *prog, void *s, xs_msg_t *msg,
 			     size_t size)

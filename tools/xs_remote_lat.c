@@ -20,14 +20,7 @@ int main(int argc, char **argv)
 	void *ctx, *s, *watch;
 
 	perf_args(argc, argv, "roundtrip-count", &endpoint, &size, &count);
-	ctx = xs_init();
-	if (!ctx)
-		perf_fail(argv[0], "xs_init");
-	s = xs_socket(ctx, XS_REQ);
-	if (!s)
-		perf_fail(argv[0], "xs_socket");
-	if (xs_connect(s, endpoint) < 0)
-		perf_fail(argv[0], endpoint);
+	s = perf_socket(argv[0], XS_REQ, 0, endpoint, &ctx);
 	if (xs_msg_init_size(&msg, size))
 		perf_fail(argv[0], "xs_msg_init_size");
 	memset(xs_msg_data(&msg), 0, size);

@@ -25,14 +25,7 @@ int main(int argc, char **argv)
 		perror(argv[0]);
 		return 1;
 	}
-	ctx = xs_init();
-	if (!ctx)
-		perf_fail(argv[0], "xs_init");
-	s = xs_socket(ctx, XS_PUSH);
-	if (!s)
-		perf_fail(argv[0], "xs_socket");
-	if (xs_connect(s, endpoint) < 0)
-		perf_fail(argv[0], endpoint);
+	s = perf_socket(argv[0], XS_PUSH, 0, endpoint, &ctx);
 
 	for (i = 0; i < count; i++)
 		if (xs_send(s, buf, size, 0) < 0)
