@@ -14,7 +14,8 @@
 #        XS_TEST_SCALE (iteration divisor; 1 release, 20 debug),
 #        XS_GROUPS (boots: 2 release/next, 4 debug, 2 kcsan),
 #        XS_PROGRAMS (space-separated: run only these programs),
-#        XS_FUZZ_SECS, XS_FUZZ_SEED (selftests/fuzz.c)
+#        XS_FUZZ_SECS, XS_FUZZ_SEED (selftests/fuzz.c),
+#        XS_KMEMLEAK_EACH (1: kmemleak scan after every program)
 #
 # Groups. One boot per group, each with its own VM timeout, so a program
 # that hangs the guest (or panics it: the debug kernel has panic_on_warn=1)

@@ -30,7 +30,7 @@ mount -t cgroup2 cgroup2 /sys/fs/cgroup
 ip link set lo up 2>/dev/null
 
 . /xs-env
-export XS_TEST_SCALE XS_FUZZ_SECS XS_FUZZ_SEED LD_LIBRARY_PATH=/lib:/usr/lib:/usr/local/lib
+export XS_TEST_SCALE XS_FUZZ_SECS XS_FUZZ_SEED XS_KMEMLEAK_EACH LD_LIBRARY_PATH=/lib:/usr/lib:/usr/local/lib
 
 echo "@@XS-KERNEL $(uname -r)"
 

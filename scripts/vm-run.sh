@@ -40,8 +40,9 @@
 # library they need (found with ldd) at its host path, XS_TEST_SCALE in the
 # environment (1 on release, 20 on debug/kcsan: tests divide iteration
 # counts by it), XS_FUZZ_SECS (selftests/fuzz.c's duration: 20 s on
-# release/next, 60 on debug/kcsan, 0 skips it) and XS_FUZZ_SEED when set
-# on the host.
+# release/next, 60 on debug/kcsan, 0 skips it), XS_FUZZ_SEED when set
+# on the host, and XS_KMEMLEAK_EACH (1: a kmemleak scan after each
+# program instead of only at the end of the boot; see guest-run-test.sh).
 #
 # Output: the serial console, live, then a summary ending with one line
 # "N passed, N failed" (", N skipped" when some were). Exit 1 on any failure.
@@ -207,6 +208,7 @@ fi
 	echo "XS_TEST_TIMEOUT=$timeout"
 	echo "XS_FUZZ_SECS=$fuzz_secs"
 	[[ -z ${XS_FUZZ_SEED:-} ]] || echo "XS_FUZZ_SEED=$XS_FUZZ_SEED"
+	echo "XS_KMEMLEAK_EACH=${XS_KMEMLEAK_EACH:-0}"
 } >"$root/xs-env"
 printf '%s\n' "$cmd" >"$root/xs-cmd"
 

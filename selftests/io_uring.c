@@ -64,6 +64,7 @@ static int ring_op(struct io_uring *ring, unsigned char sqe_flags, int fd,
 		   struct msghdr *msg, int flags, int is_recv)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct __kernel_timespec ts = { .tv_sec = 10 };
 	struct io_uring_cqe *cqe;
 	int res;
 
@@ -74,10 +75,15 @@ static int ring_op(struct io_uring *ring, unsigned char sqe_flags, int fd,
 	else
 		io_uring_prep_sendmsg(sqe, fd, msg, flags);
 	sqe->flags |= sqe_flags;
+	/*
+	 * Under SQPOLL io_uring_submit() counts what the polling thread has
+	 * not consumed yet, so 0 is a success when it was quicker than us;
+	 * the bounded wait catches a request that truly went nowhere.
+	 */
 	res = io_uring_submit(ring);
-	if (res != 1)
-		return res < 0 ? res : -EIO;
-	res = io_uring_wait_cqe(ring, &cqe);
+	if (res < 0)
+		return res;
+	res = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
 	if (res)
 		return res;
 	res = cqe->res;
