@@ -97,10 +97,14 @@ if [[ ! -s $vmlinuz ]]; then
 fi
 
 # --- The second kernel generation: 6.12 from bookworm-backports ---
-# Added in its own apt sources file and installed from with -t only, so
-# nothing else on the machine moves (never another release: it would
-# upgrade the C library). The newest 6.12.* cloud metapackage there names
-# the ABI; its headers are installed, its image only downloaded.
+# Added in its own apt sources file and only downloaded from, never
+# installed from: Debian's 6.12 headers package depends on the 6.12 image,
+# and installing it would pull systemd, udev, linux-libc-dev and an
+# initramfs from backports onto the host. The newest 6.12.* cloud
+# metapackage there names the ABI; its headers, their -common part and
+# the matching kbuild tools are unpacked into $XS_CACHE/next-headers (the
+# tree keeps Debian's relative layout, usr/src and usr/lib), the image
+# into the vmlinuz below.
 bpo_list=/etc/apt/sources.list.d/af-xs-bookworm-backports.sources
 if [[ ! -f $bpo_list ]]; then
 	cat >"$bpo_list" <<'SRC'
@@ -131,13 +135,27 @@ next_dep=$(apt-cache show "linux-headers-cloud-amd64=$next_meta" | sed -n 's/^De
 next_flavour=$(grep -o 'linux-headers-[^ ,]*-cloud-amd64' <<<"$next_dep" | head -1)
 next_flavour=${next_flavour#linux-headers-}
 [[ -n $next_flavour ]] || { echo "setup: cannot parse the 6.12 ABI from '$next_dep'" >&2; exit 1; }
-if ! installed "linux-headers-$next_flavour"; then
-	apt_update
-	apt-get install -y -qq --no-install-recommends -t bookworm-backports "linux-headers-$next_flavour"
+next_kver=$(apt-cache show "linux-headers-$next_flavour" | sed -n 's/^Version: //p' | sort -V | tail -1)
+next_root=$XS_CACHE/next-headers/$next_flavour
+next_kdir=$next_root/usr/src/linux-headers-$next_flavour
+if [[ ! -f $next_root/.done ]]; then
+	# the headers' own Depends name the -common and kbuild packages
+	hdr_dep=$(apt-cache show "linux-headers-$next_flavour=$next_kver" | sed -n 's/^Depends: //p' | head -1)
+	common=$(grep -o 'linux-headers-[^ ,]*-common' <<<"$hdr_dep" | head -1)
+	kbuild=$(grep -o 'linux-kbuild-[^ ,]*' <<<"$hdr_dep" | head -1)
+	[[ -n $common && -n $kbuild ]] || { echo "setup: cannot parse '$hdr_dep'" >&2; exit 1; }
+	rm -rf "$next_root"
+	mkdir -p "$next_root"
+	tmp3=$(mktemp -d)
+	(cd "$tmp3" && apt-get download "linux-headers-$next_flavour=$next_kver" \
+		"$common=$next_kver" "$kbuild=$next_kver")
+	for deb in "$tmp3"/*.deb; do dpkg-deb -x "$deb" "$next_root"; done
+	rm -rf "$tmp3"
+	# its Makefile includes the -common tree by absolute path
+	sed -i "s|^include /usr/src/|include $next_root/usr/src/|" "$next_kdir/Makefile"
+	touch "$next_root/.done"
 fi
-next_kdir=/usr/src/linux-headers-$next_flavour
 [[ -f $next_kdir/Makefile ]] || { echo "setup: $next_kdir missing" >&2; exit 1; }
-next_kver=$(dpkg-query -W -f='${Version}' "linux-headers-$next_flavour")
 next_vmlinuz=$rel/vmlinuz-$next_flavour
 if [[ ! -s $next_vmlinuz ]]; then
 	tmp2=$(mktemp -d)
