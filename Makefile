@@ -72,9 +72,16 @@ help:
 	@echo '  make bench-fanout, make bench-latency  benchmarks in a guest'
 	@echo '  make clean'
 
+# A KDIR the user gave is used as given: say so when it is not a build tree.
+ifneq ($(filter command line environment,$(origin KDIR)),)
+KDIR_HINT = KDIR=$(KDIR), which you gave, is not a kernel build tree (it has no Makefile): give the headers of the kernel the module is for, e.g. KDIR=/lib/modules/<release>/build (Debian: apt-get install linux-headers-<release>)
+else
+KDIR_HINT = no kernel headers found (KDIR=$(KDIR)): install those of your kernel (Debian: apt-get install linux-headers-$(shell uname -r)), or run make setup for the test guests' kernel
+endif
+
 modules:
 	@test -n "$(KDIR)" -a -f "$(KDIR)/Makefile" || \
-		{ echo "no kernel headers (KDIR=$(KDIR)): run make setup" >&2; exit 1; }
+		{ echo '$(KDIR_HINT)' >&2; exit 1; }
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod modules
 
 # kbuild's own signing (CONFIG_MODULE_SIG_ALL) needs the distribution's
@@ -175,10 +182,15 @@ lint-man:
 	scripts/lint.sh --man-only
 
 # Both kernel generations: Debian's 6.1 and the 6.12 from bookworm-backports.
+# The tests build the module for the kernels the guests boot, not KDIR.
+KDIR_IGNORED = $(if $(filter command line environment,$(origin KDIR)),@echo 'note: make $@ builds the module for the kernels its guests boot; KDIR=$(KDIR) is not used' >&2)
+
 check:
+	$(KDIR_IGNORED)
 	scripts/check-all.sh release next
 
 check-debug:
+	$(KDIR_IGNORED)
 	scripts/check.sh debug
 
 # The programs that race sockets, names and processes against each other.

@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 export XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
 cd "$repo"
 
-scripts/setup.sh
+scripts/setup.sh --demo
 # shellcheck disable=SC1091
 . "$XS_CACHE/release.env"
 # kbuild rebuilds what changed; a module built for another kernel (make

@@ -18,22 +18,44 @@ XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
 mkdir -p "$XS_CACHE"
 export DEBIAN_FRONTEND=noninteractive
 
-# Build tools, the emulator, the guest userland (busybox-static), the
-# kernel sources (for kselftest headers, checkpatch and the debug kernel).
-# The cloud kernel's headers are added below, once their ABI is resolved.
+# --demo (make demo): only what building the module, libxs and the tools
+# and booting the 6.1 guest need; the rest (the 6.12 generation, the
+# kernel sources, linters, test and plotting libraries) is for make check.
+demo=0
+case ${1:-} in
+--demo) demo=1 ;;
+"") ;;
+*) echo "usage: $0 [--demo]" >&2; exit 2 ;;
+esac
+
+# Build tools, the emulator, the guest userland (busybox-static); for make
+# check also the kernel sources (kselftest headers, checkpatch, the debug
+# kernel), the linters and what tests and plots link. The cloud kernel's
+# headers are added below, once their ABI is resolved.
 pkgs=(
-	mandoc
-	build-essential qemu-system-x86 busybox-static linux-source-6.1
-	libzmq3-dev sparse cpio bc flex bison libelf-dev libssl-dev kmod
-	gnuplot-nox xz-utils dwarves pkg-config perl gzip util-linux liburing-dev
+	build-essential qemu-system-x86 busybox-static cpio bc flex bison
+	libelf-dev libssl-dev kmod xz-utils dwarves pkg-config perl gzip
+	util-linux libzmq3-dev
 )
+((demo)) || pkgs+=(mandoc linux-source-6.1 sparse gnuplot-nox liburing-dev)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 updated=0
-apt_update() { ((updated)) || apt-get update -qq; updated=1; }
+need_root() { # need_root WHAT
+	((EUID == 0)) && return
+	echo "setup: $1 needs root: run 'sudo make setup' once, then retry as any user" >&2
+	exit 1
+}
+apt_update() { ((updated)) || { need_root "updating apt's package lists"; apt-get update -qq; }; updated=1; }
 
 missing=()
 for p in "${pkgs[@]}"; do installed "$p" || missing+=("$p"); done
+if ((${#missing[@]})) && ((EUID != 0)); then
+	echo "setup: these Debian packages are missing and installing them needs root:" >&2
+	echo "  ${missing[*]}" >&2
+	echo "run 'sudo make setup' once (or install them yourself), then retry as any user" >&2
+	exit 1
+fi
 if ((${#missing[@]})); then
 	echo "setup: installing ${missing[*]}"
 	apt_update
@@ -73,6 +95,7 @@ fi
 
 # The concrete headers package (KDIR for the release tier).
 if ! installed "linux-headers-$flavour"; then
+	need_root "installing linux-headers-$flavour"
 	apt_update
 	apt-get install -y -qq --no-install-recommends "linux-headers-$flavour"
 fi
@@ -96,6 +119,14 @@ if [[ ! -s $vmlinuz ]]; then
 	mv "$vmlinuz.part" "$vmlinuz"
 fi
 
+next_flavour= next_kdir= next_vmlinuz= next_meta= src_ver=
+# --demo keeps what an earlier full set-up recorded
+if ((demo)) && [[ -f $XS_CACHE/release.env ]]; then
+	next_flavour=$(sed -n 's/^XS_NEXT_ABI=//p' "$XS_CACHE/release.env")
+	next_kdir=$(sed -n 's/^XS_NEXT_KDIR=//p' "$XS_CACHE/release.env")
+	next_vmlinuz=$(sed -n 's/^XS_NEXT_VMLINUZ=//p' "$XS_CACHE/release.env")
+fi
+if ((!demo)); then
 # --- The second kernel generation: 6.12 from bookworm-backports ---
 # Added in its own apt sources file and only downloaded from, never
 # installed from: Debian's 6.12 headers package depends on the 6.12 image,
@@ -107,6 +138,7 @@ fi
 # into the vmlinuz below.
 bpo_list=/etc/apt/sources.list.d/af-xs-bookworm-backports.sources
 if [[ ! -f $bpo_list ]]; then
+	need_root "adding bookworm-backports to apt's sources"
 	cat >"$bpo_list" <<'SRC'
 Types: deb
 URIs: http://deb.debian.org/debian
@@ -185,6 +217,8 @@ if [[ ! -f $stamp || $(cat "$stamp") != "$src_ver" ]]; then
 	echo "$src_ver" >"$stamp"
 fi
 
+fi
+
 cat >"$XS_CACHE/release.env" <<EOF
 XS_ABI=$flavour
 XS_RELEASE_KDIR=$kdir
@@ -199,5 +233,7 @@ EOF
 echo "setup: kernel ABI $flavour (metapackage linux-headers-cloud-amd64 $meta_ver, headers/image $kver)"
 echo "setup:   headers  $kdir"
 echo "setup:   image    $vmlinuz"
-echo "setup: second generation $next_flavour (bookworm-backports $next_meta): $next_kdir, $next_vmlinuz"
-echo "setup:   kselftest headers $XS_CACHE/kselftest, checkpatch $XS_CACHE/linux-scripts (linux-source $src_ver)"
+if ((!demo)); then
+	echo "setup: second generation $next_flavour (bookworm-backports $next_meta): $next_kdir, $next_vmlinuz"
+	echo "setup:   kselftest headers $XS_CACHE/kselftest, checkpatch $XS_CACHE/linux-scripts (linux-source $src_ver)"
+fi

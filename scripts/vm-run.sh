@@ -50,6 +50,12 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 XS_CACHE=${XS_CACHE:-$HOME/.cache/af_xs}
+for tool in qemu-system-x86_64 busybox cpio; do
+	command -v "$tool" >/dev/null || {
+		echo "vm-run: $tool is not installed: run 'sudo make setup' (Debian: qemu-system-x86, busybox-static, cpio)" >&2
+		exit 2
+	}
+done
 
 out= t0_all= kernel=release cmd= module=$repo/kmod/af_xs.ko testdir=$repo/selftests/build timeout= vm_timeout= extra_tap= log=
 only= budgets= name=
