@@ -76,7 +76,7 @@ help:
 ifneq ($(filter command line environment,$(origin KDIR)),)
 KDIR_HINT = KDIR=$(KDIR), which you gave, is not a kernel build tree (it has no Makefile): give the headers of the kernel the module is for, e.g. KDIR=/lib/modules/<release>/build (Debian: apt-get install linux-headers-<release>)
 else
-KDIR_HINT = no kernel headers found (KDIR=$(KDIR)): install those of your kernel (Debian: apt-get install linux-headers-$(shell uname -r)), or run make setup for the test guests' kernel
+KDIR_HINT = no kernel headers found (KDIR=$(KDIR)): install those of your kernel (Debian: apt-get install linux-headers-$(shell uname -r)), or run make setup to fetch the headers of the kernel the test guests boot
 endif
 
 modules:

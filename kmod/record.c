@@ -406,6 +406,18 @@ static bool xs_record_too_big(struct xs_sock *xs, struct xs_record *rec,
 }
 
 /*
+ * A part refused after its record began.  sendmmsg(2) returns only how
+ * many entries went and drops the error of the one that did not, so the
+ * error is also kept for SO_ERROR (as the socket layer keeps a lost
+ * recvmmsg error in sk_err).  No other path of the family reads sk_err.
+ */
+static int xs_part_failed(struct xs_sock *xs, int err)
+{
+	WRITE_ONCE(xs->sk.sk_err, -err);
+	return err;
+}
+
+/*
  * Append one part to the calling thread's record; MSG_EOR routes it.
  * Returns the part's size.
  */
@@ -440,7 +452,7 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 		/* bad input loses nothing: the record stays as it was */
 		if (fresh)
 			goto discard;
-		return err;
+		return xs_part_failed(xs, err);
 	}
 	if (xs_record_too_big(xs, tx->rec, 0, 0))
 		goto too_big;
@@ -507,18 +519,18 @@ eor_failed:
 		goto discard;
 	/* the record stays in progress, as it was before this part */
 	xs_record_drop_last(tx->rec);
-	return err;
+	return xs_part_failed(xs, err);
 too_big:
 	/* the whole record goes: nothing of it may reach a peer */
 	err = -EMSGSIZE;
 discard:
 	if (tx == &local) {
 		xs_tx_clear(tx);
-	} else {
-		xs_tx_unlink(xs, tx);
-		xs_tx_free(tx);
+		return err;
 	}
-	return err;
+	xs_tx_unlink(xs, tx);
+	xs_tx_free(tx);
+	return xs_part_failed(xs, err);
 }
 
 /* ---- receiving -------------------------------------------------------- */

@@ -346,6 +346,7 @@ int xs_close(void *p)
 		close(s->fd);
 	xsl_remote_close(s);
 	xsl_ring_free(s);
+	xsl_pend_free(s);
 	xsl_ids_free(s);
 	while (s->nsubs)
 		free(s->subs[--s->nsubs]);

@@ -2,9 +2,13 @@
 /*
  * Sending and receiving parts: xs_send, xs_sendmsg, xs_recv, xs_recvmsg.
  *
- * Sending is one send(2) per part: MSG_EOR unless XS_SNDMORE, MSG_DONTWAIT
- * for XS_DONTWAIT (or XS_SNDTIMEO 0), always MSG_NOSIGNAL.  Errors are thus
- * reported by the very call Crossroads reports them from.
+ * Sending: MSG_EOR unless XS_SNDMORE, MSG_DONTWAIT for XS_DONTWAIT (or
+ * XS_SNDTIMEO 0), always MSG_NOSIGNAL.  A record's first part goes to the
+ * kernel at once, by itself: that is where the pattern decides (blocking,
+ * EAGAIN at the high-water mark, EFSM...), so those errors come from the
+ * very call Crossroads reports them from.  The parts after it are copied
+ * here and go with the last one in one sendmmsg(2): two system calls per
+ * record, whatever its parts (see pend_add).
  *
  * Receiving reads ahead.  When a socket has nothing buffered, one
  * recvmmsg(2) with MSG_WAITFORONE takes every part already queued (up to
@@ -437,6 +441,134 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 }
 
 /*
+ * The parts of a record after its first, waiting for its last.  Past the
+ * first part the kernel refuses a part only for the record's size
+ * (EMSGSIZE: the record is gone) or for memory (ENOMEM: the record stays
+ * as it was before that part).  sendmmsg(2) loses that error when some
+ * entries went: the kernel keeps it for SO_ERROR.  The call that sends
+ * the last part reports it; after ENOMEM the parts the kernel did not
+ * take stay here, so repeating that call carries on where it stopped.
+ * A large part is not copied: what is kept goes first, then the part by
+ * itself.
+ */
+#define PEND_PARTS	15
+#define PEND_PART_MAX	((size_t)16 << 10)
+#define PEND_BYTES	((size_t)64 << 10)
+
+struct xsl_pend {
+	unsigned int n;
+	size_t used;
+	size_t off[PEND_PARTS], len[PEND_PARTS];
+	unsigned char buf[PEND_BYTES];
+};
+
+void xsl_pend_free(struct xsl_socket *s)
+{
+	free(s->pend);
+	s->pend = NULL;
+}
+
+/*
+ * Sends what is kept, then @last (NULL: nothing more), in one sendmmsg.
+ * @kflags are the flags of @last's call; kept parts never end a record.
+ */
+static int pend_flush(struct xsl_socket *s, const void *last, size_t len,
+		      int kflags)
+{
+	struct xsl_pend *p = s->pend;
+	struct mmsghdr m[PEND_PARTS + 1];
+	struct iovec iov[PEND_PARTS + 1];
+	unsigned int n = 0, i, kept = p ? p->n : 0;
+	int done, err;
+
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < kept; i++, n++) {
+		iov[n].iov_base = p->buf + p->off[i];
+		iov[n].iov_len = p->len[i];
+	}
+	if (last) {
+		iov[n].iov_base = (void *)last;
+		iov[n].iov_len = len;
+		m[n].msg_hdr.msg_flags = kflags & MSG_EOR;
+		n++;
+	}
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	done = sendmmsg(s->fd, m, n, kflags & ~MSG_EOR);
+	if (done == (int)n) {
+		if (p)
+			p->n = p->used = 0;
+		return 0;
+	}
+	if (done < 0) {
+		err = errno;
+		done = 0;
+	} else {
+		socklen_t l = sizeof(err);
+
+		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) || !err)
+			err = EIO;
+	}
+	if (err == EMSGSIZE) {
+		/* the kernel dropped the record: so do we */
+		s->tx_open = false;
+		if (p)
+			p->n = p->used = 0;
+		return xsl_fail(s, err);
+	}
+	if (p && done) {
+		/* drop what went; the rest stays first in line */
+		unsigned int went = (unsigned int)done < kept ?
+				    (unsigned int)done : kept;
+
+		for (i = went; i < kept; i++) {
+			p->off[i - went] = p->off[i];
+			p->len[i - went] = p->len[i];
+		}
+		p->n = kept - went;
+	}
+	return xsl_fail(s, err);
+}
+
+/*
+ * A part of a record whose first part is in the kernel.  Returns 1 when it
+ * was kept for later, 0 when it went now, -1 on error.
+ */
+static int pend_add(struct xsl_socket *s, const void *buf, size_t len,
+		    int kflags)
+{
+	struct xsl_pend *p = s->pend;
+
+	if (!(kflags & MSG_EOR) && len <= PEND_PART_MAX) {
+		if (!p) {
+			p = malloc(sizeof(*p));
+			if (!p)
+				return xsl_fail(s, ENOMEM);
+			p->n = 0;
+			p->used = 0;
+			s->pend = p;
+		}
+		if (p->n == PEND_PARTS || p->used + len > PEND_BYTES) {
+			if (pend_flush(s, NULL, 0, kflags))
+				return -1;
+		}
+		memcpy(p->buf + p->used, buf, len);
+		p->off[p->n] = p->used;
+		p->len[p->n++] = len;
+		p->used += len;
+		return 1;
+	}
+	/* the last part, or one too large to copy: with what is kept */
+	if (pend_flush(s, buf, len, kflags))
+		return -1;
+	return 0;
+}
+
+/*
  * XRESPONDENT: a record starts with the peer's 4-byte id, which goes to
  * the kernel as that peer's identity.  As in Crossroads, a record whose
  * first part is not a 4-byte id followed by more parts goes nowhere,
@@ -476,14 +608,26 @@ static int send_xrespondent(struct xsl_socket *s, const void *buf,
 static int send_part(struct xsl_socket *s, const void *buf, size_t len,
 		     int flags)
 {
+	int kflags, rc;
+
 	if (s->type == XS_XSUB)
 		return xsl_xsub_send(s, buf, len, flags);
 	if (s->type == XS_XRESPONDENT)
 		return send_xrespondent(s, buf, len, flags);
 	if (s->zs && !s->nlocal)
 		return xsl_remote_send(s, buf, len, flags);
-	if (send(s->fd, buf, len, xsl_call_flags(s, flags, true)) < 0)
+	kflags = xsl_call_flags(s, flags, true);
+	if (s->tx_open && !s->zs) {
+		rc = pend_add(s, buf, len, kflags);
+		if (rc < 0)
+			return -1;
+		if (kflags & MSG_EOR)
+			s->tx_open = false;
+		return 0;
+	}
+	if (send(s->fd, buf, len, kflags) < 0)
 		return xsl_fail(s, errno);	/* EOPNOTSUPP == ENOTSUP */
+	s->tx_open = !(kflags & MSG_EOR);
 	s->sent = true;
 	/* PUB, XPUB with local and remote subscribers: both get it. */
 	if (s->zs)

@@ -112,6 +112,9 @@ struct xsl_socket {
 	size_t nep, capep;
 	struct xsl_ring *ring;
 	bool no_ring;			/* read-ahead unavailable */
+	/* io.c: a record being sent, its parts after the first kept here */
+	bool tx_open;			/* its first part is in the kernel */
+	struct xsl_pend *pend;
 	/* XRESPONDENT (translate.c): the record being sent, peer ids */
 	bool out_more;			/* a record is being sent */
 	bool out_drop;			/* ... to nobody (bad identity part) */
@@ -152,6 +155,7 @@ int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending);
 /* io.c */
 bool xsl_has_buffered(const struct xsl_socket *s);
 void xsl_ring_free(struct xsl_socket *s);
+void xsl_pend_free(struct xsl_socket *s);
 
 /* translate.c: Crossroads' subscription and identity forms */
 int xsl_xsub_send(struct xsl_socket *s, const void *buf, size_t len,

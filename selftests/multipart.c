@@ -223,6 +223,45 @@ TEST_F(mp, sendmmsg_entry_eor_ends_a_record_at_that_entry)
 	ASSERT_NOTHING(self->rx);
 }
 
+/*
+ * sendmmsg returns how many entries went and drops the error of the one
+ * that did not: the kernel keeps it for SO_ERROR, read once.
+ */
+TEST_F(mp, error_sendmmsg_could_not_return_is_kept_for_so_error)
+{
+	static const char *parts[] = { "1234", "5678", "9abc" };
+	struct mmsghdr m[3];
+	struct iovec iov[3];
+	socklen_t len = sizeof(int);
+	int64_t max = 6;
+	int i, err = -1;
+
+	ASSERT_OK(setsockopt(self->tx, SOL_XS, XS_MAXMSGSIZE, &max,
+			     sizeof(max)));
+	memset(m, 0, sizeof(m));
+	for (i = 0; i < 3; i++) {
+		iov[i].iov_base = (void *)parts[i];
+		iov[i].iov_len = 4;
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	m[2].msg_hdr.msg_flags = MSG_EOR;
+	/* the second part makes the record 8 bytes: it goes, whole */
+	ASSERT_EQ(1, sendmmsg(self->tx, m, 3, 0));
+	ASSERT_OK(getsockopt(self->tx, SOL_SOCKET, SO_ERROR, &err, &len));
+	ASSERT_EQ(EMSGSIZE, err);
+	ASSERT_OK(getsockopt(self->tx, SOL_SOCKET, SO_ERROR, &err, &len));
+	ASSERT_EQ(0, err);
+	/* nothing of it is left to join the next record */
+	ASSERT_SEND(self->tx, "ok", MSG_EOR);
+	ASSERT_RECV_RECORD(self->rx, "ok");
+	ASSERT_NOTHING(self->rx);
+	/* a first part refused is the call's own error, not kept */
+	ASSERT_ERRNO(EMSGSIZE, xs_send(self->tx, "toolong", 7, MSG_EOR));
+	ASSERT_OK(getsockopt(self->tx, SOL_SOCKET, SO_ERROR, &err, &len));
+	ASSERT_EQ(0, err);
+}
+
 TEST_F(mp, sendmmsg_call_eor_ends_a_record_at_every_entry)
 {
 	static const char *parts[] = { "x", "yy", "zzz" };

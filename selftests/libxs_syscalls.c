@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What libxs costs in system calls, and that its batching keeps every
+ * error where Crossroads reports it.
+ *
+ * This program defines send(), sendmmsg(), recvmsg()... itself: the
+ * static libxs it links calls these, so each call is counted here and
+ * passed to the kernel with syscall(2).
+ *
+ * - A record's first part is one send(2) (where the pattern decides:
+ *   blocking, EAGAIN, EFSM); its other parts go with the last in one
+ *   sendmmsg(2): a 4-part record costs 2 calls to send.
+ * - Receiving reads ahead: a receiver that keeps up takes a 4-part record
+ *   with 1 call.
+ * - A record that outgrows XS_MAXMSGSIZE midway is refused whole, with
+ *   EMSGSIZE, by the call that sends its last part (the kernel keeps the
+ *   error sendmmsg could not return for SO_ERROR); nothing of it arrives
+ *   and the next record does.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <linux/xs.h>
+#include "xs.h"
+
+#include "kselftest_harness.h"
+
+/* ---- counted calls ------------------------------------------------------ */
+
+static int nsend, nrecv;
+
+ssize_t send(int fd, const void *buf, size_t len, int flags)
+{
+	nsend++;
+	return syscall(SYS_sendto, fd, buf, len, flags, NULL, 0);
+}
+
+ssize_t sendto(int fd, const void *buf, size_t len, int flags,
+	       const struct sockaddr *to, socklen_t tolen)
+{
+	nsend++;
+	return syscall(SYS_sendto, fd, buf, len, flags, to, tolen);
+}
+
+ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
+{
+	nsend++;
+	return syscall(SYS_sendmsg, fd, msg, flags);
+}
+
+int sendmmsg(int fd, struct mmsghdr *m, unsigned int n, int flags)
+{
+	nsend++;
+	return syscall(SYS_sendmmsg, fd, m, n, flags);
+}
+
+ssize_t recv(int fd, void *buf, size_t len, int flags)
+{
+	nrecv++;
+	return syscall(SYS_recvfrom, fd, buf, len, flags, NULL, NULL);
+}
+
+ssize_t recvfrom(int fd, void *buf, size_t len, int flags,
+		 struct sockaddr *from, socklen_t *fromlen)
+{
+	nrecv++;
+	return syscall(SYS_recvfrom, fd, buf, len, flags, from, fromlen);
+}
+
+ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
+{
+	nrecv++;
+	return syscall(SYS_recvmsg, fd, msg, flags);
+}
+
+int recvmmsg(int fd, struct mmsghdr *m, unsigned int n, int flags,
+	     struct timespec *timeout)
+{
+	nrecv++;
+	return syscall(SYS_recvmmsg, fd, m, n, flags, timeout);
+}
+
+/* FIONREAD is a receive-side call too */
+int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	nrecv++;
+	return syscall(SYS_ioctl, fd, req, arg);
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+FIXTURE(calls) {
+	void *ctx, *push, *pull;
+};
+
+FIXTURE_SETUP(calls)
+{
+	char name[64];
+	int hwm = 0;
+
+	snprintf(name, sizeof(name), "ipc://libxs-calls-%d", (int)getpid());
+	self->ctx = xs_init();
+	ASSERT_NE(NULL, self->ctx);
+	self->push = xs_socket(self->ctx, XS_PUSH);
+	self->pull = xs_socket(self->ctx, XS_PULL);
+	ASSERT_NE(NULL, self->push);
+	ASSERT_NE(NULL, self->pull);
+	/* no limit in records: the tests below fill no queue by accident */
+	ASSERT_EQ(0, xs_setsockopt(self->push, XS_SNDHWM, &hwm, sizeof(hwm)));
+	ASSERT_EQ(0, xs_setsockopt(self->pull, XS_RCVHWM, &hwm, sizeof(hwm)));
+	ASSERT_LE(0, xs_bind(self->pull, name));
+	ASSERT_LE(0, xs_connect(self->push, name));
+}
+
+FIXTURE_TEARDOWN(calls)
+{
+	int zero = 0;
+
+	xs_setsockopt(self->push, XS_LINGER, &zero, sizeof(zero));
+	xs_close(self->push);
+	xs_close(self->pull);
+	xs_term(self->ctx);
+}
+
+/* Sends parts[0..n) as one record; returns what the last xs_send did. */
+static int send_record(void *s, const char *const *parts, int n)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < n && rc >= 0; i++)
+		rc = xs_send(s, parts[i], strlen(parts[i]),
+			     i < n - 1 ? XS_SNDMORE : 0);
+	return rc;
+}
+
+/* Receives one record and checks it is parts[0..n). */
+static int recv_record(void *s, const char *const *parts, int n, int flags)
+{
+	char buf[256];
+	size_t len = sizeof(int);
+	int i, rc, more;
+
+	for (i = 0; i < n; i++) {
+		rc = xs_recv(s, buf, sizeof(buf), flags);
+		if (rc != (int)strlen(parts[i]) || memcmp(buf, parts[i], rc))
+			return -1;
+		if (xs_getsockopt(s, XS_RCVMORE, &more, &len))
+			return -1;
+		if (more != (i < n - 1))
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const four[] = { "head", "part two", "3", "the end" };
+
+TEST_F(calls, four_part_record_costs_two_calls_to_send_and_one_to_receive)
+{
+	nsend = 0;
+	ASSERT_EQ(7, send_record(self->push, four, 4));
+	EXPECT_EQ(2, nsend);
+
+	nrecv = 0;
+	ASSERT_EQ(0, recv_record(self->pull, four, 4, 0));
+	EXPECT_EQ(1, nrecv);
+}
+
+/* A receiver that keeps up: fewer calls than parts, and nothing mixed. */
+TEST_F(calls, a_stream_of_records_costs_under_one_call_per_part)
+{
+	const int records = 200;
+	int i;
+
+	nsend = 0;
+	for (i = 0; i < records; i++)
+		ASSERT_EQ(7, send_record(self->push, four, 4));
+	EXPECT_EQ(2 * records, nsend);
+
+	nrecv = 0;
+	for (i = 0; i < records; i++)
+		ASSERT_EQ(0, recv_record(self->pull, four, 4, 0));
+	TH_LOG("%d parts received with %d calls", 4 * records, nrecv);
+	EXPECT_GT(4 * records, 4 * nrecv);
+}
+
+/* More parts than libxs keeps: they go in batches, the record whole. */
+TEST_F(calls, a_record_of_many_parts_arrives_whole)
+{
+	static char text[40][8];
+	const char *parts[40];
+	int i;
+
+	for (i = 0; i < 40; i++) {
+		snprintf(text[i], sizeof(text[i]), "p%d", i);
+		parts[i] = text[i];
+	}
+	nsend = 0;
+	ASSERT_EQ(3, send_record(self->push, parts, 40));
+	/* the first part, then one call per 15 kept parts and the last */
+	EXPECT_GE(4, nsend);
+	ASSERT_EQ(0, recv_record(self->pull, parts, 40, 0));
+}
+
+/* A large middle part is not copied: kept parts, then it, then the last. */
+TEST_F(calls, large_middle_part_goes_by_itself_and_arrives_whole)
+{
+	size_t big = 1 << 20;
+	char *a = malloc(big), *b = malloc(big);
+	char small[8];
+
+	ASSERT_NE(NULL, a);
+	ASSERT_NE(NULL, b);
+	memset(a, 'a', big);
+	nsend = 0;
+	ASSERT_EQ(1, xs_send(self->push, "1", 1, XS_SNDMORE));
+	ASSERT_EQ(1, xs_send(self->push, "2", 1, XS_SNDMORE));
+	ASSERT_EQ((int)big, xs_send(self->push, a, big, XS_SNDMORE));
+	ASSERT_EQ(1, xs_send(self->push, "4", 1, 0));
+	EXPECT_EQ(3, nsend);
+
+	ASSERT_EQ(1, xs_recv(self->pull, small, sizeof(small), 0));
+	ASSERT_EQ('1', small[0]);
+	ASSERT_EQ(1, xs_recv(self->pull, small, sizeof(small), 0));
+	ASSERT_EQ('2', small[0]);
+	ASSERT_EQ((int)big, xs_recv(self->pull, b, big, 0));
+	ASSERT_EQ(0, memcmp(a, b, big));
+	ASSERT_EQ(1, xs_recv(self->pull, small, sizeof(small), 0));
+	ASSERT_EQ('4', small[0]);
+	free(a);
+	free(b);
+}
+
+/* xs_sendmsg of a kept part: the message is emptied, the data copied. */
+static int freed;
+
+static void count_free(void *data, void *hint)
+{
+	(void)hint;
+	freed++;
+	memset(data, 'x', 5);
+}
+
+TEST_F(calls, zero_copy_message_kept_for_later_is_copied_and_freed)
+{
+	static char data[] = "kept!";
+	xs_msg_t m;
+	char buf[16];
+
+	freed = 0;
+	ASSERT_EQ(4, xs_send(self->push, "head", 4, XS_SNDMORE));
+	ASSERT_EQ(0, xs_msg_init_data(&m, data, 5, count_free, NULL));
+	ASSERT_EQ(5, xs_sendmsg(self->push, &m, XS_SNDMORE));
+	ASSERT_EQ(0, xs_msg_close(&m));
+	/* the library may free it now: the record must not change */
+	EXPECT_EQ(1, freed);
+	ASSERT_EQ(3, xs_send(self->push, "end", 3, 0));
+
+	ASSERT_EQ(4, xs_recv(self->pull, buf, sizeof(buf), 0));
+	ASSERT_EQ(5, xs_recv(self->pull, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, memcmp(buf, "kept!", 5));
+	ASSERT_EQ(3, xs_recv(self->pull, buf, sizeof(buf), 0));
+}
+
+TEST_F(calls, record_outgrowing_maxmsgsize_midway_is_refused_whole)
+{
+	static const char *const next[] = { "next", "one" };
+	int64_t max = 10;
+	char buf[16];
+
+	ASSERT_EQ(0, xs_setsockopt(self->push, XS_MAXMSGSIZE, &max,
+				   sizeof(max)));
+	ASSERT_EQ(4, xs_send(self->push, "1234", 4, XS_SNDMORE));
+	ASSERT_EQ(4, xs_send(self->push, "5678", 4, XS_SNDMORE));
+	/* 12 bytes: kept here for now, refused by the kernel below */
+	ASSERT_EQ(4, xs_send(self->push, "9abc", 4, XS_SNDMORE));
+	/* the whole record goes, reported by the call of its last part */
+	errno = 0;
+	ASSERT_EQ(-1, xs_send(self->push, "d", 1, 0));
+	ASSERT_EQ(EMSGSIZE, errno);
+	/* the error is reported once, not left behind for the next call */
+	ASSERT_EQ(3, send_record(self->push, next, 2));
+	ASSERT_EQ(0, recv_record(self->pull, next, 2, 0));
+	ASSERT_EQ(-1, xs_recv(self->pull, buf, sizeof(buf), XS_DONTWAIT));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
+/* The first part still meets the high-water mark where Crossroads does. */
+TEST_F(calls, first_part_at_the_limit_is_eagain_and_starts_nothing)
+{
+	static const char *const one[] = { "only", "record" };
+	void *push, *pull;
+	char name[64], buf[16];
+	int hwm = 1;
+
+	push = xs_socket(self->ctx, XS_PUSH);
+	pull = xs_socket(self->ctx, XS_PULL);
+	ASSERT_NE(NULL, push);
+	ASSERT_NE(NULL, pull);
+	ASSERT_EQ(0, xs_setsockopt(push, XS_SNDHWM, &hwm, sizeof(hwm)));
+	ASSERT_EQ(0, xs_setsockopt(pull, XS_RCVHWM, &hwm, sizeof(hwm)));
+	snprintf(name, sizeof(name), "ipc://libxs-calls-hwm-%d", (int)getpid());
+	ASSERT_LE(0, xs_bind(pull, name));
+	ASSERT_LE(0, xs_connect(push, name));
+	/* fill the pipe: SNDHWM + RCVHWM records */
+	while (xs_send(push, "fill", 4, XS_DONTWAIT) == 4)
+		;
+	ASSERT_EQ(EAGAIN, errno);
+	nsend = 0;
+	ASSERT_EQ(-1, xs_send(push, "more", 4, XS_DONTWAIT | XS_SNDMORE));
+	ASSERT_EQ(EAGAIN, errno);
+	EXPECT_EQ(1, nsend);
+	/* drain; the refused part began no record */
+	while (xs_recv(pull, buf, sizeof(buf), XS_DONTWAIT) == 4)
+		;
+	ASSERT_EQ(6, send_record(push, one, 2));
+	ASSERT_EQ(0, recv_record(pull, one, 2, 0));
+	xs_close(push);
+	xs_close(pull);
+}
+
+TEST_HARNESS_MAIN
