@@ -236,6 +236,7 @@ struct xs_sock {
 	int			linger;
 	int			survey_timeout;	/* ms, -1: none */
 	s64			maxmsgsize;
+	bool			rcv_held;	/* XS_RCVHELD */
 	atomic64_t		drops;		/* records we could not deliver */
 	atomic64_t		missed;		/* records dropped on the way to us */
 };

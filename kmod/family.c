@@ -268,7 +268,8 @@ static __poll_t xs_poll(struct file *file, struct socket *sock,
 		mask |= EPOLLHUP;
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
-	if (xs->pat->can_recv && xs_readable(xs))
+	if (xs->pat->can_recv &&
+	    (READ_ONCE(xs->rcv_held) || xs_readable(xs)))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (xs->pat->can_send && !(shutdown & SEND_SHUTDOWN) &&
 	    xs_writable(xs))
@@ -366,6 +367,19 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 		else
 			xs_wake_writer(xs);
 		return 0;
+	case XS_RCVHELD:
+		if (!xs->pat->can_recv)
+			return -EOPNOTSUPP;
+		err = xs_set_int(optval, optlen, 0, &val);
+		if (err)
+			return err;
+		if (val > 1)
+			return -EINVAL;
+		WRITE_ONCE(xs->rcv_held, val);
+		/* a poller already asleep must see it (no lock: a flag) */
+		if (val)
+			sk->sk_data_ready(sk);
+		return 0;
 	case XS_MAXMSGSIZE:
 		if (optlen != sizeof(s64))
 			return -EINVAL;
@@ -461,6 +475,9 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case XS_RCVMORE:
 		v.i = xs_rcvmore(xs);
+		break;
+	case XS_RCVHELD:
+		v.i = READ_ONCE(xs->rcv_held);
 		break;
 	case XS_MAXMSGSIZE:
 		v.s = READ_ONCE(xs->maxmsgsize);

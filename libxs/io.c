@@ -135,6 +135,23 @@ bool xsl_has_buffered(const struct xsl_socket *s)
 	return s->ring && s->ring->next < s->ring->count;
 }
 
+/*
+ * A program that polls XS_FD itself must see the parts read ahead too:
+ * once it asked for XS_FD, the kernel is told (XS_RCVHELD) whenever the
+ * ring goes from empty to holding parts and back, and its poll then
+ * reports the socket readable.  One system call at each end of a batch
+ * of more than one part; none for programs that never ask for XS_FD.
+ */
+void xsl_held_sync(struct xsl_socket *s)
+{
+	int held = xsl_has_buffered(s);
+
+	if (!s->fd_watched || held == s->held_told)
+		return;
+	if (setsockopt(s->fd, SOL_XS, XS_RCVHELD, &held, sizeof(held)) == 0)
+		s->held_told = held;
+}
+
 /* Fills the ring; blocks (per kflags) for the first part only. */
 static int ring_fill(struct xsl_socket *s, struct xsl_ring *r, int kflags)
 {
@@ -180,6 +197,7 @@ static int ring_take(struct xsl_socket *s, struct part *p)
 	}
 	p->more = !(flags & MSG_EOR);
 	r->large = p->len >= BYPASS_MIN;
+	xsl_held_sync(s);
 	if (flags & MSG_TRUNC)	/* over 2 GiB: cannot be returned anyway */
 		return xsl_fail(s, EMSGSIZE);
 	return 0;
@@ -287,6 +305,7 @@ static int recv_rewritten(struct xsl_socket *s, int flags, unsigned char *out,
 		if (xsl_id_to_user(s, p.data, p.len, out)) {
 			if (rc == 1)	/* first in line again */
 				s->ring->next--;
+			xsl_held_sync(s);
 			return -1;
 		}
 		*outlen = 4;
@@ -401,6 +420,7 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		if (!data) {
 			/* The part stays first in line for the next call. */
 			s->ring->next--;
+			xsl_held_sync(s);
 			return -1;
 		}
 		memcpy(data, p.data, p.len);

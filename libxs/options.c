@@ -380,6 +380,10 @@ int xs_getsockopt(void *p, int option, void *optval, size_t *optvallen)
 		v = s->fd;
 		if (s->zs && !s->nlocal && xsl_remote_events(s, &v))
 			return xsl_fail(s, errno);
+		if (!s->zs || s->nlocal) {
+			s->fd_watched = true;
+			xsl_held_sync(s);
+		}
 		return give(optval, optvallen, &v, sizeof(int));
 
 	case XS_EVENTS:

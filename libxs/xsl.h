@@ -112,6 +112,8 @@ struct xsl_socket {
 	size_t nep, capep;
 	struct xsl_ring *ring;
 	bool no_ring;			/* read-ahead unavailable */
+	bool fd_watched;		/* XS_FD was asked for: keep XS_RCVHELD */
+	bool held_told;			/* ... as the kernel has it */
 	/* io.c: a record being sent, its parts after the first kept here */
 	bool tx_open;			/* its first part is in the kernel */
 	struct xsl_pend *pend;
@@ -154,6 +156,7 @@ int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending);
 
 /* io.c */
 bool xsl_has_buffered(const struct xsl_socket *s);
+void xsl_held_sync(struct xsl_socket *s);
 void xsl_ring_free(struct xsl_socket *s);
 void xsl_pend_free(struct xsl_socket *s);
 

@@ -12,6 +12,7 @@
  *   sendmmsg(2): a 4-part record costs 2 calls to send.
  * - Receiving reads ahead: a receiver that keeps up takes a 4-part record
  *   with 1 call.
+ * - A bare poll on XS_FD sees the parts libxs read ahead (XS_RCVHELD).
  * - A record that outgrows XS_MAXMSGSIZE midway is refused whole, with
  *   EMSGSIZE, by the call that sends its last part (the kernel keeps the
  *   error sendmmsg could not return for SO_ERROR); nothing of it arrives
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -35,7 +37,13 @@
 
 /* ---- counted calls ------------------------------------------------------ */
 
-static int nsend, nrecv;
+static int nsend, nrecv, nsetopt;
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	nsetopt++;
+	return syscall(SYS_setsockopt, fd, level, name, val, len);
+}
 
 ssize_t send(int fd, const void *buf, size_t len, int flags)
 {
@@ -174,9 +182,10 @@ TEST_F(calls, four_part_record_costs_two_calls_to_send_and_one_to_receive)
 	ASSERT_EQ(7, send_record(self->push, four, 4));
 	EXPECT_EQ(2, nsend);
 
-	nrecv = 0;
+	nrecv = nsetopt = 0;
 	ASSERT_EQ(0, recv_record(self->pull, four, 4, 0));
 	EXPECT_EQ(1, nrecv);
+	EXPECT_EQ(0, nsetopt);
 }
 
 /* A receiver that keeps up: fewer calls than parts, and nothing mixed. */
@@ -330,6 +339,55 @@ TEST_F(calls, first_part_at_the_limit_is_eagain_and_starts_nothing)
 	ASSERT_EQ(0, recv_record(pull, one, 2, 0));
 	xs_close(push);
 	xs_close(pull);
+}
+
+/* Ready (0 ms) for @events on the bare descriptor? */
+static short fd_revents(int fd, short events)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, 0) == 1 ? p.revents : 0;
+}
+
+/*
+ * A bare poll on XS_FD sees what libxs read ahead, level-triggered; the
+ * kernel is told at each end of a batch, so receiving costs 2 calls more
+ * per batch, and nothing for a program that never asked for XS_FD.
+ */
+TEST_F(calls, poll_on_xs_fd_sees_parts_read_ahead)
+{
+	static const char *const one[] = { "a", "b" }, *const two[] = { "c" };
+	size_t len = sizeof(int);
+	int fd = -1, events;
+	char buf[4];
+
+	ASSERT_EQ(1, send_record(self->push, one, 2));
+	ASSERT_EQ(1, send_record(self->push, two, 1));
+	ASSERT_EQ(0, xs_getsockopt(self->pull, XS_FD, &fd, &len));
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(POLLIN, fd_revents(fd, POLLIN) & POLLIN);
+	nrecv = nsetopt = 0;
+	/* all three parts come in one read; two stay in the library */
+	ASSERT_EQ(1, xs_recv(self->pull, buf, sizeof(buf), XS_DONTWAIT));
+	ASSERT_EQ('a', buf[0]);
+	ASSERT_EQ(POLLIN, fd_revents(fd, POLLIN) & POLLIN);
+	ASSERT_EQ(1, xs_recv(self->pull, buf, sizeof(buf), XS_DONTWAIT));
+	ASSERT_EQ('b', buf[0]);
+	ASSERT_EQ(POLLIN, fd_revents(fd, POLLIN) & POLLIN);
+	len = sizeof(events);
+	ASSERT_EQ(0, xs_getsockopt(self->pull, XS_EVENTS, &events, &len));
+	ASSERT_EQ(XS_POLLIN, events & XS_POLLIN);
+	ASSERT_EQ(0, recv_record(self->pull, two, 1, XS_DONTWAIT));
+	/* all handed out: not readable, and truly nothing there */
+	EXPECT_EQ(1, nrecv);
+	EXPECT_EQ(2, nsetopt);
+	ASSERT_EQ(0, fd_revents(fd, POLLIN) & POLLIN);
+	ASSERT_EQ(-1, xs_recv(self->pull, buf, sizeof(buf), XS_DONTWAIT));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, fd_revents(fd, POLLIN) & POLLIN);
+	/* and a new record shows */
+	ASSERT_EQ(1, send_record(self->push, two, 1));
+	ASSERT_EQ(POLLIN, fd_revents(fd, POLLIN) & POLLIN);
 }
 
 TEST_HARNESS_MAIN

@@ -224,6 +224,41 @@ TEST_F(rd, epoll_waiter_is_woken_by_a_record)
 	close(ep);
 }
 
+/* XS_RCVHELD: a library holding parts it read ahead keeps POLLIN up. */
+TEST_F(rd, rcvheld_makes_poll_readable_until_cleared)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct waiter w;
+	int ep = epoll_create1(0);
+
+	ASSERT_EQ(0, xs_getint(self->rx, SOL_XS, XS_RCVHELD));
+	ASSERT_EQ(0, settled(self->rx, IN) & IN);
+	/* a poller and an epoll waiter asleep are woken by it */
+	ASSERT_GE(ep, 0);
+	ASSERT_OK(epoll_ctl(ep, EPOLL_CTL_ADD, self->rx, &ev));
+	ASSERT_OK(start_waiter(&w, self->rx, -1, POLLIN));
+	ASSERT_FALSE(waiter_done_within(&w, 2 * xs_quiet_ms()));
+	ASSERT_OK(xs_setint(self->rx, XS_RCVHELD, 1));
+	ASSERT_TRUE(waiter_done_within(&w, xs_wait_ms()));
+	ASSERT_EQ(POLLIN, w.revents & POLLIN);
+	ASSERT_EQ(1, epoll_wait(ep, &ev, 1, 0));
+	ASSERT_EQ(1, xs_getint(self->rx, SOL_XS, XS_RCVHELD));
+	/* level: still readable, and the queue really is empty */
+	ASSERT_EQ(IN, xs_revents(self->rx, IN) & IN);
+	ASSERT_NOTHING(self->rx);
+	ASSERT_EQ(IN, xs_revents(self->rx, IN) & IN);
+	ASSERT_OK(xs_setint(self->rx, XS_RCVHELD, 0));
+	ASSERT_EQ(0, xs_revents(self->rx, IN) & IN);
+	ASSERT_EQ(0, epoll_wait(ep, &ev, 1, 0));
+	/* 0 or 1 only; a socket that cannot receive has nothing to hold */
+	ASSERT_ERRNO(EINVAL, xs_setint(self->rx, XS_RCVHELD, 2));
+	ASSERT_ERRNO(EINVAL, xs_setint(self->rx, XS_RCVHELD, -1));
+	ASSERT_EQ(0, xs_getint(self->rx, SOL_XS, XS_RCVHELD));
+	if (variant->tx_proto == XSPROTO_PUSH)
+		ASSERT_ERRNO(EOPNOTSUPP, xs_setint(self->tx, XS_RCVHELD, 1));
+	close(ep);
+}
+
 TEST_F(rd, select_sees_readable_and_writable)
 {
 	struct timeval tv = { 0, 0 };

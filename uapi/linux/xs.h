@@ -77,6 +77,13 @@ struct sockaddr_xs {
 #define XS_DISCONNECT		65	/* write-only: name */
 #define XS_DROPS		66	/* u64, read-only: records we dropped */
 #define XS_MISSED		67	/* u64, read-only: records dropped to us */
+/*
+ * int 0 or 1: the caller holds parts it has already read (a library that
+ * reads ahead, as libxs does once a program asks for XS_FD).  While 1,
+ * poll reports the socket readable even with nothing queued, so that a
+ * poll on the descriptor sees those parts too.  Only the caller clears it.
+ */
+#define XS_RCVHELD		80
 
 /*
  * Errors: a call in the wrong state of REQ/REP/SURVEYOR/RESPONDENT (what
