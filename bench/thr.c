@@ -531,7 +531,7 @@ int main(int argc, char **argv)
 	secs = (t.t1 - t.t0) / 1e9;
 	if (secs <= 0)
 		secs = 1e-9;
-	printf("%s,%d,%lld,%.3f,%.0f,%.2f,%.1f,%.1f,%.4f\n", impl_names[impl],
+	printf("%s,%d,%lld,%.9f,%.0f,%.2f,%.1f,%.1f,%.4f\n", impl_names[impl],
 	       rec_size, t.count, secs, t.count / secs,
 	       t.count / secs * rec_size / 1e6,
 	       (double)sh->send_cpu_ns / t.count, (double)recv_cpu / t.count,
