@@ -419,7 +419,10 @@ static void sub_nng(struct sub_state *st)
 	}
 	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
 	sub_loop(st, one_recv_some, &rx);
-	nng_close(rx.nsock);
+	/*
+	 * No nng_close(): with many subscribers, nng 1.5's close waits now
+	 * and then forever on its own threads; the process exits anyway.
+	 */
 }
 
 struct shm_rx {

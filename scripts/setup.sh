@@ -24,7 +24,7 @@ export DEBIAN_FRONTEND=noninteractive
 pkgs=(
 	mandoc
 	build-essential qemu-system-x86 busybox-static linux-source-6.1
-	libzmq3-dev sparse cpio bc flex bison libelf-dev libssl-dev kmod
+	libzmq3-dev libnng-dev sparse cpio bc flex bison libelf-dev libssl-dev kmod
 	gnuplot-nox xz-utils dwarves pkg-config perl gzip util-linux liburing-dev
 )
 
