@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The fan-out benchmark (make bench-fanout): one publisher, N = 1, 4, 16,
-# 64, 256 subscriber processes, 64-byte and 4 KiB records, for AF_XS
+# 64 (and 256 on request) subscriber processes, 64-byte and 4 KiB records,
+# for AF_XS
 # PUB/SUB (plain syscalls and libxs), a publisher looping send(2) over N
 # AF_UNIX SOCK_SEQPACKET sockets, libzmq PUB/SUB and nng pub0/sub0 over
 # ipc://, and the limit: one shared-memory ring all subscribers read
@@ -15,7 +16,10 @@
 # Environment:
 #   FANOUT_DURATION_MS   publishing time per point in the VM (default 300)
 #   FANOUT_NATIVE_MS     the same natively (default 3000)
-#   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS   a smaller matrix, and
+#   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS   another matrix (default
+#                        N = 1 4 16 64: FANOUT_SUBS="1 4 16 64 256" adds
+#                        N = 256, which takes minutes more, mostly to
+#                        start and connect the subscribers), and
 #   FANOUT_REPS          passes over it (default 2; bench/fanout-matrix.sh)
 #   FANOUT_RESULTS       where fanout.md/.png go (default bench/results)
 #   FANOUT_REPORT_ONLY=1 only write the report again from the last run's
