@@ -420,8 +420,9 @@ static void sub_nng(struct sub_state *st)
 		rv = nng_socket_set_ms(rx.nsock, NNG_OPT_RECVTIMEO, 20);
 	if (!rv)
 		rv = nng_socket_set_int(rx.nsock, NNG_OPT_RECVBUF, NNG_QUEUE);
+	/* in the background: a dial that times out under load retries */
 	if (!rv)
-		rv = nng_dial(rx.nsock, endpoint, NULL, 0);
+		rv = nng_dial(rx.nsock, endpoint, NULL, NNG_FLAG_NONBLOCK);
 	if (rv) {
 		fprintf(stderr, "fanout nng: %s\n", nng_strerror(rv));
 		errno = EIO;

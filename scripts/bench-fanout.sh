@@ -212,8 +212,8 @@ below_zmq() {
 	END {
 		for (nn in n) for (s in z) {
 			if (!(("zmq", nn, s) in r)) continue
-			if (("xs", nn, s) in r && r["xs", nn, s] < r["zmq", nn, s]) out = out sprintf("%s syscalls N=%d %dB", sep++ ? ";" : "", nn, s)
-			if (("libxs", nn, s) in r && r["libxs", nn, s] < r["zmq", nn, s]) out = out sprintf("%s libxs N=%d %dB", sep++ ? ";" : "", nn, s)
+			if (("xs", nn, s) in r && r["xs", nn, s] < r["zmq", nn, s]) out = out sprintf("%ssyscalls N=%d %dB", sep++ ? "; " : "", nn, s)
+			if (("libxs", nn, s) in r && r["libxs", nn, s] < r["zmq", nn, s]) out = out sprintf("%slibxs N=%d %dB", sep++ ? "; " : "", nn, s)
 		}
 		print out == "" ? "none" : out
 	}' "$1"
