@@ -189,7 +189,8 @@ TEST_F(bench, latency_reports_ordered_statistics)
 	EXPECT_EQ(64, size);
 	EXPECT_STREQ("any", cpus);
 	EXPECT_EQ(50, rounds);
-	EXPECT_GT(min, 0);
+	/* a coarse clock (the debug guest's ticks in jiffies) may read 0 */
+	EXPECT_GE(min, 0);
 	EXPECT_LE(min, p50);
 	EXPECT_LE(p50, p99);
 	EXPECT_LE(p99, max);
