@@ -7,8 +7,8 @@
  *   fanout -i IMPL -n N -s SIZE [-d MS] [-H]
  *
  *   IMPL  xs     AF_XS PUB/SUB with plain syscalls: the publisher sends
- *                batches of records with one sendmmsg(MSG_EOR), each
- *                subscriber drains with recvmmsg(MSG_WAITFORONE)
+ *                batches of records with one sendmmsg(MSG_EOR | MSG_MORE),
+ *                each subscriber drains with recvmmsg(MSG_WAITFORONE)
  *         libxs  AF_XS through libxs (xs_send / xs_recv; libxs reads ahead
  *                with recvmmsg)
  *         unix   the hand-written alternative: the publisher loops a
@@ -594,7 +594,14 @@ static int pub_send(struct pub *p, int n, int ending)
 
 	switch (impl) {
 	case IMPL_XS:
-		r = sendmmsg(p->fd, p->hdr, n, MSG_EOR);
+		/*
+		 * While publishing, MSG_MORE: "more records follow soon", so
+		 * sleeping subscribers are woken once per burst (at 64 queued
+		 * records or a tick), as libxs sends PUB records; warm-up and
+		 * end records go without it, each woken at once.
+		 */
+		r = sendmmsg(p->fd, p->hdr, n,
+			     MSG_EOR | (n == BATCH && !ending ? MSG_MORE : 0));
 		if (r < 0)
 			die("sendmmsg");
 		return r;

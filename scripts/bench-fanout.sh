@@ -242,7 +242,8 @@ md=$results/fanout.md
 	echo "$(info "$out/vm.log" reps) times with the implementations interleaved; each table shows the pass that delivered most for that point"
 	echo "(other jobs on the host only ever slow a pass down). All passes: build/bench-fanout/vm-all.csv."
 	echo
-	echo "- **AF_XS**: PUB/SUB sockets with plain system calls; the publisher sends batches of 32 records with one \`sendmmsg(MSG_EOR)\`,"
+	echo "- **AF_XS**: PUB/SUB sockets with plain system calls; the publisher sends batches of 32 records with one"
+	echo "  \`sendmmsg(MSG_EOR | MSG_MORE)\` (\"more records follow soon\": sleeping subscribers are woken once per burst, as libxs does),"
 	echo "  subscribers drain with \`recvmmsg(MSG_WAITFORONE)\` (64 entries)."
 	echo "- **libxs**: the same sockets through libxs (\`xs_send\` per record; \`xs_recv\`, which reads ahead with \`recvmmsg\`), linked statically."
 	echo "- **AF_UNIX**: the hand-written alternative: the publisher loops a blocking \`send\` over N SOCK_SEQPACKET sockets (socketpair),"
