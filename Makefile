@@ -69,7 +69,7 @@ help:
 	@echo '  make check-debug        every test on a KASAN/lockdep/kmemleak kernel'
 	@echo '  make check-kcsan        the race programs on a KCSAN kernel'
 	@echo '  make debug-kernel, make kcsan-kernel   only build those kernels'
-	@echo '  make bench-fanout, make bench-latency  benchmarks in a guest'
+	@echo '  make bench-fanout, make bench-latency, make bench-thr  benchmarks in a guest'
 	@echo '  make clean'
 
 # A KDIR the user gave is used as given: say so when it is not a build tree.
@@ -218,3 +218,9 @@ bench-fanout: modules libxs
 .PHONY: bench-latency
 bench-latency: modules libxs
 	scripts/bench-latency.sh
+
+# PUSH/PULL throughput: AF_XS (syscalls, libxs) vs AF_UNIX vs libzmq vs nng
+# vs a shared-memory ring (the limit), one VM boot; bench/results/thr.md.
+.PHONY: bench-thr
+bench-thr: modules libxs
+	scripts/bench-thr.sh

@@ -7,14 +7,19 @@
  *   fanout -i IMPL -n N -s SIZE [-d MS] [-H]
  *
  *   IMPL  xs     AF_XS PUB/SUB with plain syscalls: the publisher sends
- *                batches of records with one sendmmsg(MSG_EOR), each
- *                subscriber drains with recvmmsg(MSG_WAITFORONE)
+ *                batches of records with one sendmmsg(MSG_EOR | MSG_MORE),
+ *                each subscriber drains with recvmmsg(MSG_WAITFORONE)
  *         libxs  AF_XS through libxs (xs_send / xs_recv; libxs reads ahead
  *                with recvmmsg)
  *         unix   the hand-written alternative: the publisher loops a
  *                blocking send(2) over N AF_UNIX SOCK_SEQPACKET sockets,
  *                each subscriber recv(2)s one record per call
  *         zmq    libzmq PUB/SUB over ipc:// (zmq_send / zmq_recv)
+ *         nng    nng pub0/sub0 over ipc:// (nng_send / nng_recv)
+ *         shm    the limit: one shared-memory ring all subscribers read
+ *                (bench/shmring.h): the publisher copies each record in
+ *                once and wakes sleeping subscribers once per batch; like
+ *                unix it waits for the slowest subscriber, never drops
  *   -d    how long the publisher publishes, in ms (default 2000)
  *   -H    print the CSV header first
  *
@@ -24,7 +29,7 @@
  * asynchronously), then publish for the duration, then send end records
  * until every subscriber has drained its queue and received one.  The
  * publishers of xs, libxs and zmq drop records for subscribers at their
- * limit (as PUB does); unix blocks instead.  So "delivered" counts what
+ * limit (as PUB does, nng too); unix and shm block instead.  So "delivered" counts what
  * the subscribers actually received of the measured records, and the
  * delivered rate divides it by the time from the start of publishing to
  * the last subscriber's last record (queues drained).  Publisher CPU is
@@ -63,19 +68,28 @@
 #include <linux/xs.h>
 #include <xs.h>
 #include <zmq.h>
+#include <nng/nng.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+
+#include "shmring.h"
 
 #define MAX_SUBS	1024
 #define MAX_SIZE	65536
 #define BATCH		32	/* records per publisher sendmmsg */
 #define RBATCH		64	/* entries per subscriber recvmmsg */
+#define RING_SLOTS	1024	/* shm: about XS_HWM_DEFAULT records */
+#define NNG_QUEUE	1000	/* nng: per-peer queues like libzmq's HWM */
 #define WARM_WAIT_S	20	/* longest warm-up */
 #define END_WAIT_S	60	/* longest wait for subscribers to drain */
 #define WARM_MARK	'W'
 #define MEAS_MARK	'M'
 #define END_MARK	'E'
 
-enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ };
-static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq" };
+enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ, IMPL_NNG, IMPL_SHM,
+	    NR_IMPLS };
+static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq",
+					  "nng", "shm" };
 
 struct sub_state {
 	volatile int warm;		/* got a warm-up record */
@@ -98,6 +112,7 @@ static struct shared *sh;
 static enum impl impl;
 static int nsubs, rec_size, duration_ms = 2000;
 static char endpoint[128];		/* AF_XS name or ipc:// path */
+static struct shmring *ring;		/* shm */
 static int unix_fds[MAX_SUBS][2];
 static pid_t pids[MAX_SUBS], publisher;
 static int forked;			/* subscribers started (publisher) */
@@ -220,6 +235,16 @@ static void sub_loop(struct sub_state *st, recv_fn *recv_some, void *ctx)
 	}
 }
 
+/*
+ * recvmmsg buffers: the record size and a little more (a longer record
+ * would show), not MAX_SIZE each: 64 entries of 64 KiB would spread
+ * every batch over 4 MiB, and the receiver would measure cache misses.
+ */
+static size_t rx_slot(void)
+{
+	return ((size_t)rec_size + 64 + 63) & ~(size_t)63;
+}
+
 struct xs_rx {
 	int fd;
 	struct mmsghdr hdr[RBATCH];
@@ -241,7 +266,7 @@ static long xs_recv_some(void *ctx, struct sub_state *st, long long *count)
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		got(st, rx->bufs + (size_t)i * MAX_SIZE, rx->hdr[i].msg_len,
+		got(st, rx->bufs + (size_t)i * rx_slot(), rx->hdr[i].msg_len,
 		    count);
 	return n;
 }
@@ -255,12 +280,12 @@ static void sub_xs(struct sub_state *st)
 	if (setsockopt(rx.fd, SOL_XS, XS_SUBSCRIBE, "", 0))
 		die("XS_SUBSCRIBE");
 	set_rcvtimeo(rx.fd, 20);
-	rx.bufs = malloc((size_t)RBATCH * MAX_SIZE);
+	rx.bufs = malloc((size_t)RBATCH * rx_slot());
 	if (!rx.bufs)
 		die("malloc");
 	for (i = 0; i < RBATCH; i++) {
-		rx.iov[i].iov_base = rx.bufs + (size_t)i * MAX_SIZE;
-		rx.iov[i].iov_len = MAX_SIZE;
+		rx.iov[i].iov_base = rx.bufs + (size_t)i * rx_slot();
+		rx.iov[i].iov_len = rx_slot();
 		rx.hdr[i].msg_hdr = (struct msghdr){ .msg_iov = &rx.iov[i],
 						     .msg_iovlen = 1 };
 	}
@@ -273,6 +298,7 @@ static void sub_xs(struct sub_state *st)
 struct one_rx {
 	int (*recv1)(struct one_rx *rx);	/* bytes, or -1 with errno */
 	void *sock;
+	nng_socket nsock;
 	int fd;
 	char buf[MAX_SIZE];
 };
@@ -304,6 +330,18 @@ static int unix_recv1(struct one_rx *rx)
 static int zmq_recv1(struct one_rx *rx)
 {
 	return zmq_recv(rx->sock, rx->buf, sizeof(rx->buf), 0);
+}
+
+static int nng_recv1(struct one_rx *rx)
+{
+	size_t sz = sizeof(rx->buf);
+	int rv = nng_recv(rx->nsock, rx->buf, &sz, 0);
+
+	if (rv) {
+		errno = rv == NNG_ETIMEDOUT ? EAGAIN : EIO;
+		return -1;
+	}
+	return (int)sz;
 }
 
 static void sub_libxs(struct sub_state *st)
@@ -370,6 +408,64 @@ static void sub_zmq(struct sub_state *st)
 	zmq_ctx_term(ctx);
 }
 
+static void sub_nng(struct sub_state *st)
+{
+	static struct one_rx rx = { .recv1 = nng_recv1 };
+	int rv;
+
+	rv = nng_sub0_open(&rx.nsock);
+	if (!rv)
+		rv = nng_socket_set(rx.nsock, NNG_OPT_SUB_SUBSCRIBE, "", 0);
+	if (!rv)
+		rv = nng_socket_set_ms(rx.nsock, NNG_OPT_RECVTIMEO, 20);
+	if (!rv)
+		rv = nng_socket_set_int(rx.nsock, NNG_OPT_RECVBUF, NNG_QUEUE);
+	/* in the background: a dial that times out under load retries */
+	if (!rv)
+		rv = nng_dial(rx.nsock, endpoint, NULL, NNG_FLAG_NONBLOCK);
+	if (rv) {
+		fprintf(stderr, "fanout nng: %s\n", nng_strerror(rv));
+		errno = EIO;
+		die("nng subscriber");
+	}
+	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	sub_loop(st, one_recv_some, &rx);
+	/*
+	 * No nng_close(): with many subscribers, nng 1.5's close waits now
+	 * and then forever on its own threads; the process exits anyway.
+	 */
+}
+
+struct shm_rx {
+	uint32_t idx;
+};
+
+static long shm_recv_some(void *ctx, struct sub_state *st, long long *count)
+{
+	struct shm_rx *rx = ctx;
+	const unsigned char *p;
+	uint32_t i, n, len;
+
+	n = shr_wait_data(ring, rx->idx, 20);
+	if (n > RBATCH)
+		n = RBATCH;
+	for (i = 0; i < n; i++) {
+		p = shr_record(ring, rx->idx, i, &len);
+		got(st, (const char *)p, len, count);
+	}
+	shr_consume(ring, rx->idx, n);
+	return n ? (long)n : -1;
+}
+
+static void sub_shm(struct sub_state *st, int idx)
+{
+	struct shm_rx rx = { .idx = idx };
+
+	__atomic_add_fetch(&sh->ready, 1, __ATOMIC_SEQ_CST);
+	sub_loop(st, shm_recv_some, &rx);
+	shr_leave(ring, idx);
+}
+
 static void run_sub(int idx)
 {
 	struct sub_state *st = &sh->sub[idx];
@@ -401,6 +497,14 @@ static void run_sub(int idx)
 	case IMPL_ZMQ:
 		sub_zmq(st);
 		break;
+	case IMPL_NNG:
+		sub_nng(st);
+		break;
+	case IMPL_SHM:
+		sub_shm(st, idx);
+		break;
+	case NR_IMPLS:
+		break;
 	}
 	_exit(0);
 }
@@ -410,6 +514,7 @@ static void run_sub(int idx)
 struct pub {
 	int fd;				/* xs */
 	void *ctx, *sock;		/* libxs, zmq */
+	nng_socket nsock;		/* nng */
 	struct mmsghdr hdr[BATCH];
 	struct iovec iov[BATCH];
 };
@@ -458,6 +563,22 @@ static void pub_open(struct pub *p)
 		if (zmq_bind(p->sock, endpoint))
 			die("zmq_bind");
 		break;
+	case IMPL_NNG:
+		i = nng_pub0_open(&p->nsock);
+		if (!i)
+			i = nng_socket_set_int(p->nsock, NNG_OPT_SENDBUF,
+					       NNG_QUEUE);
+		if (!i)
+			i = nng_listen(p->nsock, endpoint, NULL, 0);
+		if (i) {
+			fprintf(stderr, "fanout nng: %s\n", nng_strerror(i));
+			errno = EIO;
+			die("nng publisher");
+		}
+		break;
+	case IMPL_SHM:
+	case NR_IMPLS:
+		break;
 	}
 }
 
@@ -468,11 +589,19 @@ static void pub_open(struct pub *p)
  */
 static int pub_send(struct pub *p, int n, int ending)
 {
+	uint32_t pending = 0;
 	int i, r;
 
 	switch (impl) {
 	case IMPL_XS:
-		r = sendmmsg(p->fd, p->hdr, n, MSG_EOR);
+		/*
+		 * While publishing, MSG_MORE: "more records follow soon", so
+		 * sleeping subscribers are woken once per burst (at 64 queued
+		 * records or a tick), as libxs sends PUB records; warm-up and
+		 * end records go without it, each woken at once.
+		 */
+		r = sendmmsg(p->fd, p->hdr, n,
+			     MSG_EOR | (n == BATCH && !ending ? MSG_MORE : 0));
 		if (r < 0)
 			die("sendmmsg");
 		return r;
@@ -493,6 +622,28 @@ static int pub_send(struct pub *p, int n, int ending)
 			if (zmq_send(p->sock, rec, rec_size, 0) != rec_size)
 				die("zmq_send");
 		return n;
+	case IMPL_NNG:
+		for (i = 0; i < n; i++) {
+			r = nng_send(p->nsock, rec, rec_size, 0);
+			if (r) {
+				fprintf(stderr, "fanout nng: %s\n",
+					nng_strerror(r));
+				errno = EIO;
+				die("nng_send");
+			}
+		}
+		return n;
+	case IMPL_SHM:
+		/* a subscriber stuck for a minute is a failure, not a wait */
+		if (shr_wait_room(ring, n, now_ns,
+				  now_ns() + END_WAIT_S * 1000000000LL))
+			die("ring: no room");
+		for (i = 0; i < n; i++)
+			shr_put(ring, &pending, rec, rec_size);
+		shr_publish(ring, pending);
+		return n;
+	case NR_IMPLS:
+		break;
 	}
 	return 0;
 }
@@ -516,6 +667,12 @@ static void pub_close(struct pub *p)
 	case IMPL_ZMQ:
 		zmq_close(p->sock);
 		zmq_ctx_term(p->ctx);
+		break;
+	case IMPL_NNG:
+		nng_close(p->nsock);
+		break;
+	case IMPL_SHM:
+	case NR_IMPLS:
 		break;
 	}
 }
@@ -561,7 +718,8 @@ static int all_ended(int *cold)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fanout -i xs|libxs|unix|zmq -n SUBS -s SIZE "
+	fprintf(stderr, "usage: fanout -i xs|libxs|unix|zmq|nng|shm -n SUBS "
+		"-s SIZE "
 		"[-d MS] [-H]\n");
 	exit(2);
 }
@@ -575,11 +733,11 @@ int main(int argc, char **argv)
 	int i, c, header = 0, status, failed = 0, cold = 0;
 	double secs;
 
-	impl = -1;
+	impl = NR_IMPLS;
 	while ((c = getopt(argc, argv, "i:n:s:d:H")) != -1) {
 		switch (c) {
 		case 'i':
-			for (i = 0; i < 4; i++)
+			for (i = 0; i < NR_IMPLS; i++)
 				if (!strcmp(optarg, impl_names[i]))
 					impl = i;
 			break;
@@ -599,7 +757,7 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if ((int)impl < 0 || nsubs < 1 || nsubs > MAX_SUBS || rec_size < 1 ||
+	if (impl == NR_IMPLS || nsubs < 1 || nsubs > MAX_SUBS || rec_size < 1 ||
 	    rec_size > MAX_SIZE || duration_ms < 1)
 		usage();
 	if (header)
@@ -621,9 +779,9 @@ int main(int argc, char **argv)
 		die("malloc");
 	memset(rec, 'x', rec_size);
 
-	if (impl == IMPL_ZMQ)
-		snprintf(endpoint, sizeof(endpoint), "ipc:///tmp/fanout.%d",
-			 (int)getpid());
+	if (impl == IMPL_ZMQ || impl == IMPL_NNG)
+		snprintf(endpoint, sizeof(endpoint), "ipc:///tmp/fanout.%s.%d",
+			 impl_names[impl], (int)getpid());
 	else
 		snprintf(endpoint, sizeof(endpoint), "bench.fanout.%d",
 			 (int)getpid());
@@ -631,6 +789,11 @@ int main(int argc, char **argv)
 		for (i = 0; i < nsubs; i++)
 			if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, unix_fds[i]))
 				die("socketpair");
+	if (impl == IMPL_SHM) {
+		ring = shr_create(RING_SLOTS, rec_size, nsubs);
+		if (!ring)
+			die("shr_create");
+	}
 
 	/* subscribers first, then the publisher binds, then they connect */
 	for (i = 0; i < nsubs; i++) {
@@ -704,7 +867,7 @@ int main(int argc, char **argv)
 	}
 	forked = 0;
 	pub_close(&p);
-	if (impl == IMPL_ZMQ)
+	if (impl == IMPL_ZMQ || impl == IMPL_NNG)
 		unlink(endpoint + strlen("ipc://"));
 
 	last = t_end;

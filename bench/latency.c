@@ -12,6 +12,10 @@
  *         unix   the hand-written alternative: an AF_UNIX SOCK_SEQPACKET
  *                socketpair, send and recv in turn
  *         zmq    libzmq REQ/REP over ipc:// (zmq_send / zmq_recv)
+ *         nng    nng req0/rep0 over ipc:// (nng_send / nng_recv)
+ *         shm    the limit: two shared-memory rings (bench/shmring.h),
+ *                one each way; a message is one copy into the ring and
+ *                one futex wake-up when the other side sleeps
  *   -n    measured round trips (default 10000)
  *   -w    round trips before measuring (default 1000)
  *   -c    where the two processes run: "same" (both pinned to CPU 0),
@@ -45,18 +49,31 @@
 #include <linux/xs.h>
 #include <xs.h>
 #include <zmq.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "shmring.h"
 
 #define MAX_SIZE	65536
 
-enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ };
-static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq" };
+enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ, IMPL_NNG, IMPL_SHM,
+	    NR_IMPLS };
+static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq",
+					  "nng", "shm" };
 
 /* One end of a REQ/REP link, whatever carries it. */
 struct end {
 	enum impl impl;
 	int fd;			/* xs, unix */
 	void *ctx, *sock;	/* libxs, zmq */
+	nng_socket nsock;	/* nng */
+	struct shmring *tx, *rx;	/* shm: ours to write, to read */
+	const void *view;	/* shm: the record recv_msg() found */
 };
+
+/* shm: the requests' ring and the replies', shared before fork */
+static struct shmring *req_ring, *rep_ring;
 
 static void die(const char *what)
 {
@@ -75,6 +92,12 @@ static int xs_family(void)
 		fclose(f);
 	}
 	return v;
+}
+
+static void nng_die(const char *what, int rv)
+{
+	fprintf(stderr, "latency: %s: %s\n", what, nng_strerror(rv));
+	exit(1);
 }
 
 static long long now_ns(void)
@@ -132,6 +155,28 @@ static void open_end(struct end *e, int replier, const char *name,
 		if ((replier ? zmq_bind : zmq_connect)(e->sock, addr))
 			die(replier ? "zmq_bind" : "zmq_connect");
 		break;
+	case IMPL_NNG: {
+		int rv;
+
+		snprintf(addr, sizeof(addr), "ipc:///tmp/%s.nng", name);
+		rv = replier ? nng_rep0_open(&e->nsock) :
+			       nng_req0_open(&e->nsock);
+		if (rv)
+			nng_die("open", rv);
+		/* the requester dials in the background until REP listens */
+		rv = replier ? nng_listen(e->nsock, addr, NULL, 0) :
+			       nng_dial(e->nsock, addr, NULL,
+					NNG_FLAG_NONBLOCK);
+		if (rv)
+			nng_die(replier ? "nng_listen" : "nng_dial", rv);
+		break;
+	}
+	case IMPL_SHM:
+		e->tx = replier ? rep_ring : req_ring;
+		e->rx = replier ? req_ring : rep_ring;
+		break;
+	case NR_IMPLS:
+		break;
 	}
 }
 
@@ -150,11 +195,20 @@ static void close_end(struct end *e)
 		zmq_close(e->sock);
 		zmq_ctx_term(e->ctx);
 		break;
+	case IMPL_NNG:
+		nng_close(e->nsock);
+		break;
+	case IMPL_SHM:
+	case NR_IMPLS:
+		break;
 	}
 }
 
 static ssize_t send_msg(struct end *e, const void *buf, size_t len)
 {
+	uint32_t pending = 0;
+	int rv;
+
 	switch (e->impl) {
 	case IMPL_XS:
 		return send(e->fd, buf, len, MSG_EOR);
@@ -162,23 +216,60 @@ static ssize_t send_msg(struct end *e, const void *buf, size_t len)
 		return send(e->fd, buf, len, 0);
 	case IMPL_LIBXS:
 		return xs_send(e->sock, buf, len, 0);
+	case IMPL_NNG:
+		rv = nng_send(e->nsock, (void *)buf, len, 0);
+		if (rv)
+			nng_die("nng_send", rv);
+		return len;
+	case IMPL_SHM:
+		if (shr_wait_room(e->tx, 1, now_ns, 0))
+			return -1;
+		shr_put(e->tx, &pending, buf, len);
+		shr_publish(e->tx, pending);
+		return len;
 	default:
 		return zmq_send(e->sock, buf, len, 0);
 	}
 }
 
-/* Returns the message's size, 0 when the peer is gone, -1 on error. */
+/*
+ * Returns the message's size, 0 when the peer is gone, -1 on error.  shm
+ * copies nothing: the message stays in the ring at e->view until
+ * recv_done().
+ */
 static ssize_t recv_msg(struct end *e, void *buf, size_t len)
 {
+	uint32_t n;
+	size_t sz;
+	int rv;
+
 	switch (e->impl) {
 	case IMPL_XS:
 	case IMPL_UNIX:
 		return recv(e->fd, buf, len, 0);
 	case IMPL_LIBXS:
 		return xs_recv(e->sock, buf, len, 0);
+	case IMPL_NNG:
+		sz = len;
+		rv = nng_recv(e->nsock, buf, &sz, 0);
+		if (rv)
+			nng_die("nng_recv", rv);
+		return sz;
+	case IMPL_SHM:
+		while (!shr_wait_data(e->rx, 0, 1000))
+			;
+		e->view = shr_record(e->rx, 0, 0, &n);
+		return n;
 	default:
 		return zmq_recv(e->sock, buf, len, 0);
 	}
+}
+
+/* Done with what recv_msg() returned (shm: hand its slot back). */
+static void recv_done(struct end *e)
+{
+	if (e->impl == IMPL_SHM)
+		shr_consume(e->rx, 0, 1);
 }
 
 /* The child: echo each request until an empty one (or the parent's end). */
@@ -190,8 +281,9 @@ static void replier(struct end *e, char *buf)
 		n = recv_msg(e, buf, MAX_SIZE);
 		if (n < 0)
 			die("replier recv");
-		if (send_msg(e, buf, n) != n)
+		if (send_msg(e, e->impl == IMPL_SHM ? e->view : buf, n) != n)
 			die("replier send");
+		recv_done(e);
 		if (n == 0)
 			break;
 	}
@@ -224,13 +316,13 @@ int main(int argc, char **argv)
 	long long *rtt, t0, sum = 0;
 	const char *cpus = "any";
 	struct end e = {};
-	char name[64];
+	char name[64], path[128];
 	pid_t pid;
 
 	while ((opt = getopt(argc, argv, "i:s:n:w:c:H")) != -1) {
 		switch (opt) {
 		case 'i':
-			for (i = 0; i < 4; i++)
+			for (i = 0; i < NR_IMPLS; i++)
 				if (!strcmp(optarg, impl_names[i]))
 					impl = i;
 			break;
@@ -265,6 +357,12 @@ int main(int argc, char **argv)
 	if (impl == IMPL_UNIX &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
 		die("socketpair");
+	if (impl == IMPL_SHM) {
+		req_ring = shr_create(16, size, 1);
+		rep_ring = shr_create(16, size, 1);
+		if (!req_ring || !rep_ring)
+			die("shr_create");
+	}
 	rtt = calloc(rounds, sizeof(*rtt));
 	if (!rtt)
 		die("calloc");
@@ -295,6 +393,7 @@ int main(int argc, char **argv)
 		if (send_msg(&e, buf, size) != size)
 			die("send");
 		n = recv_msg(&e, reply, sizeof(reply));
+		recv_done(&e);
 		if (n != size) {
 			fprintf(stderr, "latency: reply of %zd bytes, sent %d\n",
 				n, size);
@@ -307,7 +406,13 @@ int main(int argc, char **argv)
 	/* an empty request ends the replier */
 	if (send_msg(&e, buf, 0) != 0 || recv_msg(&e, reply, 1) != 0)
 		die("end");
+	recv_done(&e);
 	close_end(&e);
+	if (impl == IMPL_ZMQ || impl == IMPL_NNG) {
+		snprintf(path, sizeof(path), "/tmp/%s.%s", name,
+			 impl == IMPL_ZMQ ? "ipc" : "nng");
+		unlink(path);
+	}
 	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
 	    WEXITSTATUS(status))
 		return 1;
@@ -323,6 +428,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: latency -i xs|libxs|unix|zmq -s SIZE [-n ROUNDS] [-w WARMUP] [-c same|split|any] [-H]\n");
+	fprintf(stderr, "usage: latency -i xs|libxs|unix|zmq|nng|shm -s SIZE [-n ROUNDS] [-w WARMUP] [-c same|split|any] [-H]\n");
 	return 2;
 }

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # The REQ/REP latency benchmark (make bench-latency): round trips between a
 # requester and a replier process, 64-byte and 4 KiB messages, for AF_XS
-# REQ/REP (plain syscalls and libxs), an AF_UNIX SOCK_SEQPACKET ping-pong
-# and libzmq REQ/REP over ipc://.  All of it runs in ONE boot of the
-# release test VM (scripts/vm-run.sh, QEMU TCG).
+# REQ/REP (plain syscalls and libxs), an AF_UNIX SOCK_SEQPACKET ping-pong,
+# libzmq REQ/REP and nng req0/rep0 over ipc://, and the limit: two
+# shared-memory rings between the processes (bench/shmring.h).  All of it
+# runs in ONE boot of the release test VM (scripts/vm-run.sh, QEMU TCG).
 #
 # Writes bench/results/latency.md (tables, ratios against the goals, the
 # machine); the raw CSV and the serial log stay in build/bench-latency/.
 # It measures; it asserts nothing about speed.
 #
 # Environment:
-#   LATENCY_ROUNDS    measured round trips per run (default 2000)
-#   LATENCY_WARMUP    round trips before measuring (default 200)
+#   LATENCY_ROUNDS    measured round trips per run (default 600)
+#   LATENCY_WARMUP    round trips before measuring (default 60)
 #   LATENCY_REPS      runs per point, all points interleaved; the tables
-#                     show the median of the runs' figures (default 7)
+#                     show the median of the runs' figures (default 3)
+#   LATENCY_IMPLS     implementations (default "xs libxs unix zmq nng shm")
 #   LATENCY_LAYOUTS   CPU layouts: same (both processes on CPU 0), split
 #                     (one per CPU), any (default "same split")
 #   LATENCY_RESULTS   where latency.md goes (default bench/results)
@@ -24,29 +26,35 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out=$repo/build/bench-latency
 results=${LATENCY_RESULTS:-$repo/bench/results}
-rounds=${LATENCY_ROUNDS:-2000}
-warmup=${LATENCY_WARMUP:-200}
-reps=${LATENCY_REPS:-7}
+rounds=${LATENCY_ROUNDS:-600}
+warmup=${LATENCY_WARMUP:-60}
+reps=${LATENCY_REPS:-3}
 layouts=${LATENCY_LAYOUTS:-same split}
 sizes="64 4096"
-impls="xs libxs unix zmq"
+impls=${LATENCY_IMPLS:-xs libxs unix zmq nng shm}
 
 run_vm() {
-	# --- build (bench/Makefile belongs to the fan-out benchmark) ---
+	# --- build ---
 	# The module is built from a copy of the sources against the release
 	# kernel's headers, so that a `make check-debug` rebuilding kmod/ for the
 	# other tier meanwhile cannot hand the guest the wrong module.
 	# shellcheck disable=SC1091
 	. "${XS_CACHE:-$HOME/.cache/af_xs}/release.env"
 	make -C "$repo/libxs" >/dev/null
+	make -C "$repo/bench" >/dev/null
 	rm -rf "$out"
 	mkdir -p "$out/vm/scripts" "$out/vm/empty" "$out/src" "$results"
 	cp -r "$repo/kmod" "$repo/uapi" "$out/src/"
 	make -s -C "$XS_RELEASE_KDIR" M="$out/src/kmod" clean >/dev/null 2>&1 || true
 	make -C "$XS_RELEASE_KDIR" M="$out/src/kmod" -j"$(nproc)" modules >"$out/kmod-build.log" 2>&1 ||
 		{ cat "$out/kmod-build.log" >&2; exit 1; }
-	${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror -I"$repo/uapi" -I"$repo/libxs" \
-		-o "$out/latency" "$repo/bench/latency.c" "$repo/libxs/libxs.a" -lzmq -pthread
+	{
+		echo "$(git -C "$repo" describe --always --dirty) (tree);"
+		echo "kmod/ and uapi/ last changed in"
+		git -C "$repo" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M' -- kmod uapi
+		git -C "$repo" diff --quiet HEAD -- kmod uapi || echo "+ uncommitted changes"
+	} 2>/dev/null | paste -sd' ' >"$out/revision"
+	date -u '+%Y-%m-%d %H:%M UTC' >"$out/date"
 
 	# The guest's part: every point $reps times, implementations interleaved
 	# so that a slow spell of the host does not hit one of them only.
@@ -76,12 +84,13 @@ run_vm() {
 	set +e
 	"$out/vm/scripts/vm-run.sh" --kernel release \
 		--module "$out/src/kmod/af_xs.ko" --tests "$out/vm/empty" \
-		--add "$out/latency:/bench/latency" \
+		--add "$repo/bench/build/latency:/bench/latency" \
 		--add "$out/latency-matrix.sh:/bench/latency-matrix.sh" \
 		--cmd "sh /bench/latency-matrix.sh" \
 		--timeout 1500 --vm-timeout 1800 --log "$out/serial.log"
 	vm_rc=$?
 	set -e
+	cut -d' ' -f1-3 /proc/loadavg >"$out/load-after"
 	tr -d '\r' <"$out/serial.log" >"$out/vm.log"
 }
 
@@ -133,23 +142,25 @@ report() {
 	}
 	END {
 		k = split(sizes, sz, " ")
-		split("xs libxs unix zmq", im, " ")
-		split("AF_XS (syscalls)|AF_XS (libxs)|AF_UNIX SOCK_SEQPACKET|libzmq ipc://", nm, "|")
-		print "| size | implementation | mean µs | p50 µs | p99 µs | min µs |"
-		print "|---:|---|---:|---:|---:|---:|"
+		split("xs libxs unix zmq nng shm", im, " ")
+		split("AF_XS (syscalls)|AF_XS (libxs)|AF_UNIX SOCK_SEQPACKET|libzmq ipc://|nng ipc://|limit: shared-memory rings", nm, "|")
+		print "| size | implementation | mean µs | p50 µs | p99 µs | min µs | p50 / limit p50 |"
+		print "|---:|---|---:|---:|---:|---:|---:|"
 		for (a = 1; a <= k; a++)
-			for (b = 1; b <= 4; b++)
-				printf "| %d | %s | %s | %s | %s | %s |\n", sz[a], nm[b],
-					v(mean, im[b], sz[a]), v(p50, im[b], sz[a]), v(p99, im[b], sz[a]), v(mn, im[b], sz[a])
+			for (b = 1; b <= 6; b++)
+				printf "| %d | %s | %s | %s | %s | %s | %s |\n", sz[a], nm[b],
+					v(mean, im[b], sz[a]), v(p50, im[b], sz[a]), v(p99, im[b], sz[a]), v(mn, im[b], sz[a]),
+					r(p50, im[b], "shm", sz[a])
 		print ""
-		print "| size | AF_XS / AF_UNIX: mean | p50 | p99 | min | AF_XS / libzmq: mean | p50 | p99 | min | libxs / AF_XS: mean | libxs / AF_UNIX: mean | libxs / libzmq: mean |"
-		print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+		print "| size | AF_XS / AF_UNIX: mean | p50 | p99 | min | AF_XS / libzmq: mean | p50 | min | AF_XS / nng: mean | p50 | libxs / AF_XS: mean | libxs / AF_UNIX: mean | libxs / libzmq: mean | libxs / nng: mean |"
+		print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 		for (a = 1; a <= k; a++) {
 			s = sz[a]
-			printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s,
+			printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", s,
 				r(mean, "xs", "unix", s), r(p50, "xs", "unix", s), r(p99, "xs", "unix", s), r(mn, "xs", "unix", s),
-				r(mean, "xs", "zmq", s), r(p50, "xs", "zmq", s), r(p99, "xs", "zmq", s), r(mn, "xs", "zmq", s),
-				r(mean, "libxs", "xs", s), r(mean, "libxs", "unix", s), r(mean, "libxs", "zmq", s)
+				r(mean, "xs", "zmq", s), r(p50, "xs", "zmq", s), r(mn, "xs", "zmq", s),
+				r(mean, "xs", "nng", s), r(p50, "xs", "nng", s),
+				r(mean, "libxs", "xs", s), r(mean, "libxs", "unix", s), r(mean, "libxs", "zmq", s), r(mean, "libxs", "nng", s)
 		}
 		print ""
 		print "Goals (AF_XS round trip <= 1.2x AF_UNIX; < 0.5x libzmq), on the mean and on the median (p50); the"
@@ -169,17 +180,20 @@ report() {
 
 md=$results/latency.md
 {
-	echo "# REQ/REP round-trip latency: AF_XS vs AF_UNIX vs libzmq"
+	echo "# REQ/REP round-trip latency: AF_XS vs AF_UNIX vs libzmq vs nng, and the limit"
 	echo
-	echo "Generated by \`make bench-latency\` (scripts/bench-latency.sh, bench/latency.c) on $(date -u '+%Y-%m-%d %H:%M UTC')."
+	echo "Generated by \`make bench-latency\` (scripts/bench-latency.sh, bench/latency.c); run started $(cat "$out/date" 2>/dev/null || echo unknown)."
 	echo
 	echo "## Machine"
 	echo
-	echo "- Host: $(nproc) CPUs, ${host_cpu:-unknown CPU}, kernel $(uname -r); load average when the run started: $(cat "$out/load")."
-	echo "- Guest: $qemu, **TCG** (software emulation, no KVM), -smp 2 ($(info nproc) CPUs seen: $(info cpu)), kernel $(info kernel) with af_xs.ko."
+	echo "- Host: $(nproc) CPUs, ${host_cpu:-unknown CPU}, kernel $(uname -r)."
+	echo "- Guest: $qemu, **TCG** (software emulation, no KVM), -smp 2 ($(info nproc) CPUs seen: $(info cpu)),"
+	echo "  kernel $(info kernel) with af_xs.ko built from $(cat "$out/revision" 2>/dev/null || echo unknown)."
 	echo "- TCG emulates every instruction: absolute times are far above native ones, and system calls, context switches and"
 	echo "  wake-ups weigh relatively more than under KVM or on bare metal. Compare implementations within one table, not with native figures."
-	echo "- Other jobs on the host (other test VMs) may have shared its CPUs during the run; the p99 column is the most sensitive to that."
+	echo "- Host load average (1, 5, 15 min) before the VM run: $(cat "$out/load" 2>/dev/null || echo unknown); after:"
+	echo "  $(cat "$out/load-after" 2>/dev/null || echo unknown). Above ~2, other jobs (other test VMs) shared the host's 2 CPUs with"
+	echo "  the guest's 2 vCPUs, and the figures are only indicative; the p99 column is the most sensitive to that."
 	echo
 	echo "## Method"
 	echo
@@ -192,6 +206,11 @@ md=$results/latency.md
 	echo "- **AF_XS (libxs)**: the same through libxs (\`xs_send\`, \`xs_recv\`), linked statically."
 	echo "- **AF_UNIX**: a SOCK_SEQPACKET socketpair, \`send\` and \`recv\` in turn (no routing, no envelope)."
 	echo "- **libzmq** $(dpkg-query -W -f='${Version}' libzmq5 2>/dev/null || echo 4.3): REQ/REP over \`ipc://\` in the guest's /tmp, \`zmq_send\`/\`zmq_recv\`."
+	echo "- **nng** $(dpkg-query -W -f='${Version}' libnng1 2>/dev/null || echo 1.5): req0/rep0 over \`ipc://\` in the guest's /tmp, \`nng_send\`/\`nng_recv\`."
+	echo "- **limit**: two rings in a memfd both processes map (bench/shmring.h), one for requests, one for replies: a message is"
+	echo "  one copy into the ring (the replier echoes straight from the request's slot, the requester reads the reply in place)"
+	echo "  and one futex wake-up of the other side when it sleeps. What any request and reply between two processes must pay"
+	echo "  at the least; \"p50 / limit p50\" is how many times that an implementation's median round trip is."
 	echo
 	for cpus in $layouts; do
 		case $cpus in
