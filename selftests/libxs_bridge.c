@@ -63,7 +63,7 @@ FIXTURE_SETUP(bridge)
 		SKIP(return, "no " BRIDGE " (make tools)");
 	ASSERT_EQ(0, twohost_setup(&self->h));
 	th_note("hosts joined by %s", self->h.veth ? "veth" :
-		"relays (this kernel has no veth)");
+		"relays (no veth here, or XS_TWOHOST_RELAY=1)");
 	g = th_shared(sizeof(*g));
 	ASSERT_NE(NULL, g);
 	self->err[0] = self->err[1] = -1;

@@ -57,7 +57,7 @@ FIXTURE_SETUP(hosts)
 {
 	ASSERT_EQ(0, twohost_setup(&self->h));
 	th_note("hosts joined by %s", self->h.veth ? "veth" :
-		"relays (this kernel has no veth)");
+		"relays (no veth here, or XS_TWOHOST_RELAY=1)");
 	self->sh = th_shared(sizeof(*self->sh));
 	ASSERT_NE(NULL, self->sh);
 }
