@@ -465,8 +465,10 @@ static int xpub_side(void *arg)
 	CHECK(!memcmp(buf, sub_k, 5));
 	CHECK(th_send_str(xpub, "z1", 0) == 2);
 	CHECK(th_send_str(xpub, "k1", 0) == 2);
+	/* while the XSUB is still there: its unsubscription, not its end */
 	CHECK(xs_recv(xpub, buf, sizeof(buf), 0) == 5);
 	CHECK(!memcmp(buf, unsub_k, 5));
+	atomic_store(&g->phase, 1);
 	return th_done(ctx, &xpub, 1);
 }
 
@@ -485,7 +487,7 @@ static int xsub_side(void *arg)
 	CHECK(th_recv_str(xsub, buf, sizeof(buf), NULL) == 2);
 	CHECK(!strcmp(buf, "k1"));
 	CHECK(xs_send(xsub, unsub_k, 5, 0) == 5);
-	th_sleep_ms(500);	/* let the unsubscription leave */
+	CHECK(th_await(&g->phase, 1, 10000) == 0);
 	return th_done(ctx, &xsub, 1);
 }
 

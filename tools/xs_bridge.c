@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 	struct lane fwd = { .name = "front to back" };
 	struct lane bwd = { .name = "back to front" };
 	bool verbose = false, stopping = false;
-	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction sa = { .sa_handler = on_signal, .sa_flags = SA_RESTART };
 	void *ctx, *front, *back;
 	size_t p, i;
 
