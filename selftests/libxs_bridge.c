@@ -372,8 +372,11 @@ TEST_F(bridge, pubsub_extends_the_kernel_fanout_to_another_host)
 #define PL_CAP	3000
 #define PL_BODY	1000
 
-/* Sends until nothing is taken for half a second (phase 1: stalled
- * workers), then until N in all; count: what the stall let through. */
+/*
+ * Sends until nothing is taken for half a second, times XS_TEST_SCALE
+ * (phase 1: the workers are stalled), then until N in all; count: what
+ * the stall let through.
+ */
 static int pipe_pusher(void *arg)
 {
 	void *ctx = xs_init(), *push = th_sock(ctx, XS_PUSH);
@@ -385,7 +388,7 @@ static int pipe_pusher(void *arg)
 	CHECK(push);
 	CHECK(th_setint(push, XS_SNDHWM, 5) == 0);
 	CHECK(xs_connect(push, "ipc://jobs") == 1);
-	while (sent < PL_CAP && idle < 25) {
+	while (sent < PL_CAP && idle < 25 * th_scale()) {
 		snprintf(buf, sizeof(buf), "%d", sent);
 		if (th_send_str(push, buf, XS_SNDMORE | XS_DONTWAIT) > 0) {
 			CHECK(xs_send(push, body, PL_BODY, 0) == PL_BODY);

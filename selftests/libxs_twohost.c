@@ -247,8 +247,8 @@ static int hwm_pusher(void *arg)
 	CHECK(push);
 	CHECK(th_setint(push, XS_SNDHWM, HWM) == 0);
 	CHECK(xs_connect(push, g->ep[1]) == 1);
-	/* send until nothing more is taken for half a second */
-	while (sent < HWM_CAP && idle < 25) {
+	/* send until nothing more is taken for half a second (scaled) */
+	while (sent < HWM_CAP && idle < 25 * th_scale()) {
 		memset(rec, 0, sizeof(rec));
 		memcpy(rec, &sent, sizeof(sent));
 		if (xs_send(push, rec, sizeof(rec), XS_DONTWAIT) ==
