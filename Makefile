@@ -58,7 +58,7 @@ help:
 	@echo '  make modules_uninstall  remove it again, depmod'
 	@echo '  make dkms-install       register with DKMS: rebuilt for every new kernel'
 	@echo '  make dkms-uninstall     remove it from DKMS'
-	@echo '  make install            libxs, <linux/xs.h>, xsstat, xscat, xs_*_thr/lat, man pages, pkg-config and CMake'
+	@echo '  make install            libxs, <linux/xs.h>, xsstat, xscat, xs_bridge, xs_*_thr/lat, man pages, pkg-config and CMake'
 	@echo '                          files (PREFIX=/usr/local LIBDIR= DESTDIR= LIBNAME=xs)'
 	@echo '  make uninstall          remove what make install installed (same variables)'
 	@echo 'Test (qemu guests; the module never loads into this kernel):'
@@ -131,10 +131,11 @@ tools/build/%: tools/%.c uapi/linux/xs.h $(wildcard tools/*.h)
 	@mkdir -p tools/build
 	$(CC) -O2 -g -Wall -Wextra -Werror -Iuapi -o $@ $<
 
-# ...except the perf tools and xscat, which are libxs programs (xs.h) and
+# ...except the perf tools, xscat and xs_bridge, which are libxs programs (xs.h) and
 # link the static library, so they run wherever they are copied.
 XS_TOOLS := tools/build/xs_local_thr tools/build/xs_remote_thr \
-	tools/build/xs_local_lat tools/build/xs_remote_lat tools/build/xscat
+	tools/build/xs_local_lat tools/build/xs_remote_lat tools/build/xscat \
+	tools/build/xs_bridge
 $(XS_TOOLS): tools/build/%: tools/%.c libxs/libxs.a libxs/xs.h $(wildcard tools/*.h)
 	@mkdir -p tools/build
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iuapi -Ilibxs \

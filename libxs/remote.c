@@ -23,13 +23,18 @@
  * ENOCOMPATPROTO and changes nothing.
  *
  * Options that both engines know (high-water marks, identity, linger,
- * timeouts, subscriptions) are given to the libzmq socket when it is
- * created and whenever they change.  XPUB notices and XSUB subscriptions
+ * timeouts, subscriptions, XS_MAXMSGSIZE) are given to the libzmq socket
+ * when it is created and whenever they change, and so are those that only
+ * a network transport gives a meaning to, which libxs otherwise just
+ * keeps (XS_SNDBUF/XS_RCVBUF for the TCP socket buffers, XS_RECONNECT_IVL
+ * and its _MAX, XS_BACKLOG, XS_IPV4ONLY, XS_KEEPALIVE, XS_AFFINITY and
+ * the PGM ones).  XPUB notices and XSUB subscriptions
  * are translated as for the kernel (translate.c): libzmq 4.3 speaks the
  * same one-byte form.
  */
 #include <dlfcn.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,12 +119,57 @@ static bool mixable(int type)
 	return type == XS_PUB || type == XS_XPUB || type == XS_SUB;
 }
 
-/* The options both engines share, copied from the kernel socket. */
+/*
+ * Options libxs keeps for libzmq alone, in s->opt (int, the same meaning
+ * in both APIs but for the two mapped below).
+ */
+static const struct {
+	int xs, zmq;
+	size_t off;
+} kept[] = {
+	{ XS_RATE, ZMQ_RATE, offsetof(struct xsl_options, rate) },
+	{ XS_RECOVERY_IVL, ZMQ_RECOVERY_IVL,
+	  offsetof(struct xsl_options, recovery_ivl) },
+	{ XS_RECONNECT_IVL, ZMQ_RECONNECT_IVL,
+	  offsetof(struct xsl_options, reconnect_ivl) },
+	{ XS_RECONNECT_IVL_MAX, ZMQ_RECONNECT_IVL_MAX,
+	  offsetof(struct xsl_options, reconnect_ivl_max) },
+	{ XS_BACKLOG, ZMQ_BACKLOG, offsetof(struct xsl_options, backlog) },
+	{ XS_MULTICAST_HOPS, ZMQ_MULTICAST_HOPS,
+	  offsetof(struct xsl_options, multicast_hops) },
+	{ XS_IPV4ONLY, ZMQ_IPV4ONLY, offsetof(struct xsl_options, ipv4only) },
+	{ XS_KEEPALIVE, ZMQ_TCP_KEEPALIVE,
+	  offsetof(struct xsl_options, keepalive) },
+	{ XS_SNDBUF, ZMQ_SNDBUF, offsetof(struct xsl_options, sndbuf) },
+	{ XS_RCVBUF, ZMQ_RCVBUF, offsetof(struct xsl_options, rcvbuf) },
+};
+
+/* A kept option to libzmq: XS_SNDBUF/XS_RCVBUF 0 is the system's size,
+ * which libzmq spells -1. */
+static int z_kept(void *zs, size_t i, int v)
+{
+	if ((kept[i].xs == XS_SNDBUF || kept[i].xs == XS_RCVBUF) && v == 0)
+		v = -1;
+	return z.setsockopt(zs, kept[i].zmq, &v, sizeof(v));
+}
+
+/* Crossroads' XS_MAXMSGSIZE (uint64_t, above INT64_MAX: no limit) as
+ * libzmq's (int64_t, -1: no limit). */
+static int z_maxmsgsize(void *zs, uint64_t u)
+{
+	int64_t k = u > INT64_MAX ? -1 : (int64_t)u;
+
+	return z.setsockopt(zs, ZMQ_MAXMSGSIZE, &k, sizeof(k));
+}
+
+/* The options both engines share, copied from the kernel socket, and
+ * those kept for libzmq. */
 static int z_options(struct xsl_socket *s, void *zs)
 {
 	static const int ints[] = { XS_SNDHWM, XS_RCVHWM, XS_LINGER };
 	unsigned char id[XS_IDENTITY_MAX];
 	socklen_t len;
+	int64_t max;
 	size_t i;
 	int v;
 
@@ -134,7 +184,16 @@ static int z_options(struct xsl_socket *s, void *zs)
 	    z.setsockopt(zs, ZMQ_ROUTING_ID, id, len))
 		return -1;
 	if (z.setsockopt(zs, ZMQ_RCVTIMEO, &s->opt.rcvtimeo, sizeof(int)) ||
-	    z.setsockopt(zs, ZMQ_SNDTIMEO, &s->opt.sndtimeo, sizeof(int)))
+	    z.setsockopt(zs, ZMQ_SNDTIMEO, &s->opt.sndtimeo, sizeof(int)) ||
+	    z.setsockopt(zs, ZMQ_AFFINITY, &s->opt.affinity,
+			 sizeof(uint64_t)))
+		return -1;
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (z_kept(zs, i, *(int *)((char *)&s->opt + kept[i].off)))
+			return -1;
+	len = sizeof(max);
+	if (getsockopt(s->fd, SOL_XS, XS_MAXMSGSIZE, &max, &len) == 0 &&
+	    z_maxmsgsize(zs, max < 0 ? UINT64_MAX : (uint64_t)max))
 		return -1;
 	for (i = 0; i < s->nsubs; i++)
 		if (z.setsockopt(zs, ZMQ_SUBSCRIBE, s->subs[i]->data,
@@ -229,9 +288,23 @@ int xsl_remote_detach(struct xsl_socket *s, const struct xsl_endpoint *ep)
 int xsl_remote_setopt(struct xsl_socket *s, int option, const void *val,
 		      size_t len)
 {
+	uint64_t u;
+	size_t i;
+	int v;
+
 	if (!s->zs)
 		return 0;
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		if (kept[i].xs == option) {
+			memcpy(&v, val, sizeof(v));
+			return z_kept(s->zs, i, v);
+		}
+	}
 	switch (option) {
+	case XS_MAXMSGSIZE:
+		memcpy(&u, val, sizeof(u));
+		return z_maxmsgsize(s->zs, u);
+	case XS_AFFINITY:
 	case XS_SNDHWM:
 	case XS_RCVHWM:
 	case XS_LINGER:

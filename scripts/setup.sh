@@ -9,6 +9,8 @@
 #                          XS_NEXT_* for the 6.12 generation
 #                          (shell and make syntax: Makefile includes it)
 #   release/vmlinuz-<abi>  the Debian cloud kernel the release tier boots
+#   release/veth-<abi>.ko  its veth module (the two-host tests join two
+#                          network namespaces with a veth pair)
 #   kselftest/             kselftest_harness.h, kselftest.h (flat)
 #   linux-scripts/         checkpatch.pl, spelling.txt, const_structs.checkpatch
 # All three come from Debian packages; nothing is copied into the repo.
@@ -109,7 +111,18 @@ kver=$(dpkg-query -W -f='${Version}' "linux-headers-$flavour")
 rel=$XS_CACHE/release
 mkdir -p "$rel"
 vmlinuz=$rel/vmlinuz-$flavour
-if [[ ! -s $vmlinuz ]]; then
+# veth.ko (xz-compressed in 6.12 packages: busybox insmod wants it plain)
+take_veth() { # take_veth EXTRACTED-TREE FLAVOUR
+	local f
+	f=$(find "$1/lib/modules" -name 'veth.ko*' | head -1)
+	[[ -n $f ]] || { echo "setup: no veth module in linux-image-$2" >&2; exit 1; }
+	case $f in
+	*.xz) xz -dc "$f" >"$rel/veth-$2.ko.part" ;;
+	*) cp "$f" "$rel/veth-$2.ko.part" ;;
+	esac
+	mv "$rel/veth-$2.ko.part" "$rel/veth-$2.ko"
+}
+if [[ ! -s $vmlinuz || ! -s $rel/veth-$flavour.ko ]]; then
 	tmp=$(mktemp -d)
 	trap 'rm -rf "$tmp"' EXIT
 	(cd "$tmp" && { apt-get download "linux-image-$flavour=$kver" 2>/dev/null ||
@@ -117,6 +130,7 @@ if [[ ! -s $vmlinuz ]]; then
 	dpkg-deb -x "$tmp"/linux-image-"$flavour"_*.deb "$tmp/x"
 	cp "$tmp/x/boot/vmlinuz-$flavour" "$vmlinuz.part"
 	mv "$vmlinuz.part" "$vmlinuz"
+	take_veth "$tmp/x" "$flavour"
 fi
 
 next_flavour= next_kdir= next_vmlinuz= next_meta= src_ver=
@@ -189,13 +203,14 @@ if [[ ! -f $next_root/.done ]]; then
 fi
 [[ -f $next_kdir/Makefile ]] || { echo "setup: $next_kdir missing" >&2; exit 1; }
 next_vmlinuz=$rel/vmlinuz-$next_flavour
-if [[ ! -s $next_vmlinuz ]]; then
+if [[ ! -s $next_vmlinuz || ! -s $rel/veth-$next_flavour.ko ]]; then
 	tmp2=$(mktemp -d)
 	(cd "$tmp2" && { apt-get download "linux-image-$next_flavour=$next_kver" 2>/dev/null ||
 		apt-get download "linux-image-$next_flavour-unsigned=$next_kver"; })
 	dpkg-deb -x "$(ls "$tmp2"/linux-image-*.deb | head -1)" "$tmp2/x"
 	cp "$tmp2/x/boot/vmlinuz-$next_flavour" "$next_vmlinuz.part"
 	mv "$next_vmlinuz.part" "$next_vmlinuz"
+	take_veth "$tmp2/x" "$next_flavour"
 	rm -rf "$tmp2"
 fi
 

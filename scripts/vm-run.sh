@@ -35,8 +35,9 @@
 #   --out DIR    work directory: initramfs, serial.log, summary files
 #                (default build/vm-<kernel>; give each concurrent run its own)
 #
-# What the guest gets: busybox-static, /af_xs.ko, /tests/* (executables of
-# selftests/build), /tools/* (tools/build), libxs.so* in /lib, every shared
+# What the guest gets: busybox-static, /af_xs.ko, /veth.ko (release, next),
+# /tests/* (executables of selftests/build), /tools/* (tools/build),
+# libxs.so* in /lib, every shared
 # library they need (found with ldd) at its host path, XS_TEST_SCALE in the
 # environment (1 on release, 20 on debug/kcsan: tests divide iteration
 # counts by it), XS_FUZZ_SECS (selftests/fuzz.c's duration: 20 s on
@@ -156,6 +157,11 @@ chmod 755 "$root/init"
 printf 'root:x:0:0:root:/tmp:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 
+# Debian's kernels have veth as a module (scripts/setup.sh keeps it next
+# to the image): /veth.ko, which the two-host tests insmod. The debug and
+# kcsan kernels have no network devices (the tests say what they do then).
+veth=${vmlinuz%/*}/veth-${vmlinuz##*/vmlinuz-}.ko
+[[ ! -f $veth ]] || cp "$veth" "$root/veth.ko"
 if [[ -f $module ]]; then
 	cp "$module" "$root/af_xs.ko"
 else
