@@ -427,4 +427,60 @@ TEST(sock_diag_carries_the_same_statistics)
 	close(rx);
 }
 
+/* The output of /tools/xsstat with @args, or NULL. */
+static char *run_xsstat(const char *args)
+{
+	static char out[65536];
+	char cmd[256];
+	size_t len = 0, n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "/tools/xsstat %s", args);
+	p = popen(cmd, "r");
+	if (!p)
+		return NULL;
+	while (len < sizeof(out) - 1 &&
+	       (n = fread(out + len, 1, sizeof(out) - 1 - len, p)) > 0)
+		len += n;
+	out[len] = '\0';
+	return pclose(p) ? NULL : out;
+}
+
+TEST(xsstat_shows_the_statistics)
+{
+	int pub = xs_socket(XSPROTO_PUB), sub = xs_socket(XSPROTO_SUB), i;
+	char *out;
+
+	ASSERT_EQ(0, access("/tools/xsstat", X_OK)) {
+		TH_LOG("no /tools/xsstat: make tools before booting the guest");
+	}
+	close(pub);
+	close(sub);
+	ASSERT_OK(unshare(CLONE_NEWNET));
+	pub = xs_socket(XSPROTO_PUB);
+	sub = xs_socket(XSPROTO_SUB);
+	ASSERT_OK(xs_setint(pub, XS_SNDHWM, 0));
+	ASSERT_OK(xs_setint(sub, XS_RCVHWM, 1));
+	ASSERT_OK(xs_bind(pub, "feed"));
+	ASSERT_OK(xs_connect(sub, "feed"));
+	ASSERT_OK(setsockopt(sub, SOL_XS, XS_SUBSCRIBE, "ab", 2));
+	for (i = 0; i < 3; i++)
+		ASSERT_RECORD(pub, 0, "abc");
+	out = run_xsstat("-j --type pub");
+	ASSERT_NE(NULL, out);
+	TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "\"stats\":{\"sent_records\":3,"
+				    "\"sent_bytes\":9,"));
+	EXPECT_NE(NULL, strstr(out, "\"subscribers\":1,\"prefixes\":1,"));
+	EXPECT_NE(NULL, strstr(out, "\"drops_by\":{\"full\":2,"));
+	out = run_xsstat("-s");
+	ASSERT_NE(NULL, out);
+	TH_LOG("%s", out);
+	EXPECT_NE(NULL, strstr(out, "sent 3/9 B"));
+	EXPECT_NE(NULL, strstr(out, "subscribers 1 prefixes 1  drop:full 2"));
+	EXPECT_NE(NULL, strstr(out, "missed:full 2"));
+	close(pub);
+	close(sub);
+}
+
 XS_TEST_MAIN
