@@ -93,17 +93,15 @@ struct sockaddr_xs {
 #define XS_EVENTS_LOST		74	/* u64, read-only, monitor: events lost */
 
 /* Why a record was dropped: the index in xs_stats.drops_by/missed_by. */
-enum {
-	XS_REASON_FULL,		/* the pipe or the receiver's queue was full */
-	XS_REASON_NOPEER,	/* the peer had gone */
-	XS_REASON_NOMEM,	/* the kernel had no memory for it */
-	XS_REASON_UNREAD,	/* it waited for a binder that could not take it */
-	XS_REASON_STALE,	/* a reply whose requester no longer waits */
-	XS_REASON_REFUSED,	/* the receiving pattern refused it (malformed) */
-	XS_REASON_NOROUTE,	/* no peer has the identity it is addressed to */
-	XS_REASON_ABANDONED,	/* the thread reading it exited mid-record */
-	XS_REASON_MAX = 8
-};
+#define XS_REASON_FULL		0	/* the pipe or the receiver's queue was full */
+#define XS_REASON_NOPEER	1	/* the peer had gone */
+#define XS_REASON_NOMEM		2	/* the kernel had no memory for it */
+#define XS_REASON_UNREAD	3	/* it waited for a binder that could not take it */
+#define XS_REASON_STALE		4	/* a reply whose requester no longer waits */
+#define XS_REASON_REFUSED	5	/* the receiving pattern refused it (malformed) */
+#define XS_REASON_NOROUTE	6	/* no peer has the identity it is addressed to */
+#define XS_REASON_ABANDONED	7	/* the thread reading it exited mid-record */
+#define XS_REASON_MAX		8
 
 /*
  * XS_STATS: counters since the socket was created and queue depths now.
