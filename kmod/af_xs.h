@@ -120,6 +120,9 @@ struct xs_pipe {
 	bool			orphan;		/* topo lock */
 	struct list_head	orphan_node;	/* xs_orphans, topo lock */
 	struct delayed_work	linger;
+	/* the address the connector gave (topo lock), NULL once it is gone */
+	const char		*addr;
+	u8			addr_len;
 };
 
 /* A record in progress on one thread of a socket. */
@@ -130,6 +133,10 @@ struct xs_tx {
 	struct xs_record	*rec;
 	struct xs_pipe_end	*from;		/* reserved pipe (ref) or NULL */
 	struct xs_msg		*msg;		/* for delivery there, at MSG_EOR */
+	/* XS_LOSSLESS publisher: every matching pipe reserved (refs held) */
+	struct xs_pipe_end	**resv;
+	u32			nresv;
+	bool			lossless;	/* decided at the first part */
 };
 
 /*
@@ -187,6 +194,8 @@ struct xs_pattern {
 	/* Optional, no lock held: set up and free xs->priv. */
 	int		(*init)(struct xs_sock *xs);
 	void		(*release)(struct xs_sock *xs);
+	/* PUB/XPUB: XS_LOSSLESS applies; send_begin sees the first part. */
+	bool		lossless_opt;
 	/* Optional, no lock held: pattern options (-ENOPROTOOPT if not). */
 	int		(*setsockopt)(struct xs_sock *xs, int optname,
 				      sockptr_t optval, unsigned int optlen);
@@ -239,6 +248,31 @@ struct xs_sock {
 	bool			rcv_held;	/* XS_RCVHELD */
 	atomic64_t		drops;		/* records we could not deliver */
 	atomic64_t		missed;		/* records dropped on the way to us */
+
+	/* Statistics (monitor.c).  sent_*: route lock; the rest atomic. */
+	u64			sent_records;
+	u64			sent_bytes;
+	atomic64_t		recv_records;
+	atomic64_t		recv_bytes;
+	atomic64_t		drops_by[XS_REASON_MAX];
+	atomic64_t		missed_by[XS_REASON_MAX];
+	atomic_t		npeers;		/* pipes with both ends joined */
+	bool			lossless;	/* XS_LOSSLESS, lock_sock() */
+
+	/*
+	 * Events (monitor.c).  @monitor: the monitor socket watching us,
+	 * RCU, written under xs_mon_lock; no reference either way.  On a
+	 * monitor: @mon_target (xs_mon_lock), the rest under rx_lock.
+	 */
+	struct xs_sock __rcu	*monitor;
+	struct xs_sock		*mon_target;
+	u32			mon_events;	/* XS_EVENT_x bits wanted */
+	bool			mon_dead;	/* closing: queue nothing more */
+	bool			mon_used;	/* XS_MONITOR was set once */
+	u64			mon_lost_pending;
+	atomic64_t		mon_lost;
+	unsigned long		mon_ino;	/* the target's inode */
+	struct mem_cgroup	*mon_memcg;	/* pays for the events */
 };
 
 static inline struct xs_sock *xs_sk(const struct sock *sk)
@@ -256,6 +290,7 @@ extern struct mutex xs_topo_lock;
 extern int xs_family;
 extern struct workqueue_struct *xs_wq;
 void xs_wake_writer(struct xs_sock *xs);
+bool xs_is_xs_socket(const struct socket *sock);
 
 /* What the kernel holds for an allocation of @size bytes. */
 static inline size_t xs_mem(size_t size)
@@ -294,6 +329,8 @@ bool xs_readable(struct xs_sock *xs);
 void xs_rx_purge(struct xs_sock *xs, struct xs_pipe_end *to, bool reading);
 size_t xs_msg_charge(const struct xs_msg *m);
 void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake);
+bool xs_rx_enqueue_within(struct xs_sock *xs, struct xs_msg *m,
+			  void (*stamp)(struct xs_sock *xs, struct xs_msg *m));
 bool xs_rx_full(struct xs_sock *xs);
 void xs_rx_splice(struct xs_sock *xs, struct list_head *msgs);
 void xs_msg_release(struct xs_msg *m);
@@ -324,7 +361,8 @@ void xs_pipe_unreserve(struct xs_pipe_end *me);
 void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 		     struct xs_record *rec, struct xs_msg *reserved,
 		     struct xs_part *start);
-void xs_msg_release(struct xs_msg *m);
+void xs_pipe_deliver_reserved(struct xs_sock *from, struct xs_pipe_end *me,
+			      struct xs_record *rec);
 
 /* name.c */
 int xs_name_bind(struct xs_sock *xs, const char *name, int len);
@@ -358,6 +396,25 @@ struct xs_net *xs_net(const struct net *net);
 struct xs_sock *xs_sock_next(struct xs_net *xn, unsigned long *idx);
 int xs_proc_init_net(struct net *net);
 void xs_proc_exit_net(struct net *net);
+
+/* monitor.c */
+extern const struct xs_pattern xs_monitor_pattern;
+void xs_drop(struct xs_sock *from, struct xs_sock *to, int reason);
+void xs_event(struct xs_sock *xs, u16 type, u16 reason, struct xs_sock *peer,
+	      const void *data, u32 len);
+void xs_event_pipe(struct xs_pipe *p, struct xs_sock *conn,
+		   struct xs_sock *binder, bool up);
+void xs_monitor_close(struct xs_sock *xs);
+void xs_stats_fill(struct xs_sock *xs, struct xs_stats *st);
+
+/* Is @xs watched by a monitor?  Lockless: a hint. */
+static inline bool xs_monitored(struct xs_sock *xs)
+{
+	return rcu_access_pointer(xs->monitor);
+}
+
+/* pubsub.c */
+int xs_pub_counts(struct xs_sock *xs, u32 *subscribers, u32 *prefixes);
 
 /* diag.c */
 int xs_diag_init(void);

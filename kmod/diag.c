@@ -12,7 +12,9 @@
  * Locking: the dump runs in process context under the netlink socket's
  * dump mutex, which is taken before and never inside xs_topo_lock.  Names
  * are copied into the message under xs_topo_lock (xs_name_each()); the
- * counters are read locklessly, as /proc/net/xs reads them.
+ * counters are read locklessly, as /proc/net/xs reads them, except the
+ * statistics (XS_DIAG_STATS), read under the socket's route lock and,
+ * for a publisher, its sub lock (xs_stats_fill()).
  */
 
 #include <linux/module.h>
@@ -35,7 +37,10 @@ static int xs_diag_fill(struct sk_buff *skb, struct xs_sock *xs,
 {
 	struct xs_diag_msg *rep;
 	struct nlmsghdr *nlh;
+	struct xs_stats st;
 
+	/* before the message: it takes the socket's route lock */
+	xs_stats_fill(xs, &st);
 	nlh = nlmsg_put(skb, portid, seq, SOCK_DIAG_BY_FAMILY, sizeof(*rep),
 			NLM_F_MULTI);
 	if (!nlh)
@@ -59,6 +64,7 @@ static int xs_diag_fill(struct sk_buff *skb, struct xs_sock *xs,
 	    nla_put_u64_64bit(skb, XS_DIAG_MISSED, atomic64_read(&xs->missed),
 			      XS_DIAG_PAD) ||
 	    nla_put_u32(skb, XS_DIAG_PEERS, READ_ONCE(xs->npipes)) ||
+	    nla_put(skb, XS_DIAG_STATS, sizeof(st), &st) ||
 	    xs_name_each(xs, xs_diag_put_name, skb))
 		goto cancel;
 	nlmsg_end(skb, nlh);

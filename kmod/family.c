@@ -147,6 +147,14 @@ struct xs_net *xs_net(const struct net *net)
 	return net_generic(net, xs_net_id);
 }
 
+static const struct proto_ops xs_ops;
+
+/* Is @sock one of ours (XS_MONITOR's target)? */
+bool xs_is_xs_socket(const struct socket *sock)
+{
+	return sock->ops == &xs_ops;
+}
+
 /* Wake threads waiting for room to send on @xs. */
 void xs_wake_writer(struct xs_sock *xs)
 {
@@ -205,6 +213,8 @@ static int xs_release(struct socket *sock)
 	xs_name_release_all(xs);
 	xs_topo_unlock();	/* releases the paths of dead names */
 	WARN_ON_ONCE(!list_empty(&xs->pipes));
+	/* after the last DISCONNECTED event, before the queue goes */
+	xs_monitor_close(xs);
 
 	xs_tx_purge(xs);
 	xs_rx_purge(xs, NULL, true);
@@ -225,6 +235,8 @@ static int xs_bind(struct socket *sock, struct sockaddr *addr, int addrlen)
 
 	if (len < 0)
 		return len;
+	if (!xs_sk(sock->sk)->pat->peers)
+		return -EOPNOTSUPP;	/* a monitor has no peers */
 	return xs_name_bind(xs_sk(sock->sk), name, len);
 }
 
@@ -236,6 +248,8 @@ static int xs_connect(struct socket *sock, struct sockaddr *addr,
 
 	if (len < 0)
 		return len;
+	if (!xs_sk(sock->sk)->pat->peers)
+		return -EOPNOTSUPP;
 	return xs_name_connect(xs_sk(sock->sk), name, len);
 }
 
@@ -380,6 +394,18 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 		if (val)
 			sk->sk_data_ready(sk);
 		return 0;
+	case XS_LOSSLESS:
+		err = xs_set_int(optval, optlen, 0, &val);
+		if (err)
+			return err;
+		if (val > 1 || !xs->pat->lossless_opt)
+			return -EINVAL;
+		lock_sock(sk);
+		WRITE_ONCE(xs->lossless, val);
+		release_sock(sk);
+		/* a lossy publisher never waits: let waiting senders go */
+		xs_wake_writer(xs);
+		return 0;
 	case XS_MAXMSGSIZE:
 		if (optlen != sizeof(s64))
 			return -EINVAL;
@@ -422,10 +448,31 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 	case XS_MISSED:
 	case XS_SUBSCRIBE:
 	case XS_UNSUBSCRIBE:
+	case XS_PEERS:
+	case XS_SUBSCRIBERS:
+	case XS_PREFIXES:
+	case XS_STATS:
+	case XS_MONITOR:
+	case XS_EVENTS_LOST:
 		return -EINVAL;
 	default:
 		return -ENOPROTOOPT;
 	}
+}
+
+/* XS_STATS: as much of struct xs_stats as the caller's buffer holds. */
+static int xs_get_stats(struct xs_sock *xs, char __user *optval,
+			int __user *optlen, int len)
+{
+	struct xs_stats st;
+
+	if (len < 0)
+		return -EINVAL;
+	len = min_t(unsigned int, len, sizeof(st));
+	xs_stats_fill(xs, &st);
+	if (copy_to_user(optval, &st, len) || put_user(len, optlen))
+		return -EFAULT;
+	return 0;
 }
 
 static int xs_getsockopt(struct socket *sock, int level, int optname,
@@ -489,6 +536,32 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 				    &xs->missed);
 		size = sizeof(u64);
 		break;
+	case XS_PEERS:
+		v.i = atomic_read(&xs->npeers);
+		break;
+	case XS_SUBSCRIBERS:
+	case XS_PREFIXES: {
+		u32 subs, prefixes;
+
+		if (xs_pub_counts(xs, &subs, &prefixes))
+			return -EINVAL;
+		v.i = optname == XS_SUBSCRIBERS ? subs : prefixes;
+		break;
+	}
+	case XS_LOSSLESS:
+		if (!xs->pat->lossless_opt)
+			return -EINVAL;
+		v.i = READ_ONCE(xs->lossless);
+		break;
+	case XS_STATS:
+		return xs_get_stats(xs, optval, optlen, len);
+	case XS_EVENTS_LOST:
+		if (xs->pat != &xs_monitor_pattern)
+			return -EINVAL;
+		v.u = atomic64_read(&xs->mon_lost);
+		size = sizeof(u64);
+		break;
+	case XS_MONITOR:
 	case XS_UNBIND:
 	case XS_DISCONNECT:
 	case XS_SUBSCRIBE:
@@ -572,6 +645,8 @@ static const struct proto_ops xs_ops = {
 
 static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 {
+	int i;
+
 	xs->pat = pat;
 	INIT_LIST_HEAD(&xs->eps);
 	mutex_init(&xs->route_lock);
@@ -594,6 +669,24 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	xs->maxmsgsize = -1;
 	atomic64_set(&xs->drops, 0);
 	atomic64_set(&xs->missed, 0);
+	xs->sent_records = 0;
+	xs->sent_bytes = 0;
+	atomic64_set(&xs->recv_records, 0);
+	atomic64_set(&xs->recv_bytes, 0);
+	for (i = 0; i < XS_REASON_MAX; i++) {
+		atomic64_set(&xs->drops_by[i], 0);
+		atomic64_set(&xs->missed_by[i], 0);
+	}
+	atomic_set(&xs->npeers, 0);
+	xs->lossless = false;
+	RCU_INIT_POINTER(xs->monitor, NULL);
+	xs->mon_target = NULL;
+	xs->mon_events = 0;
+	xs->mon_dead = false;
+	xs->mon_used = false;
+	xs->mon_lost_pending = 0;
+	atomic64_set(&xs->mon_lost, 0);
+	xs->mon_memcg = NULL;
 	xs->priv = NULL;
 	xs->identity_len = 0;
 	xs->defer_wakes = false;
@@ -613,9 +706,14 @@ static int xs_create(struct net *net, struct socket *sock, int protocol,
 
 	if (sock->type != SOCK_SEQPACKET)
 		return -ESOCKTNOSUPPORT;
-	if (protocol <= 0 || protocol > XSPROTO_MAX || !xs_patterns[protocol])
+	if (protocol == XSPROTO_MONITOR)
+		pat = &xs_monitor_pattern;
+	else if (protocol > 0 && protocol <= XSPROTO_MAX)
+		pat = xs_patterns[protocol];
+	else
+		pat = NULL;
+	if (!pat)
 		return -EPROTONOSUPPORT;
-	pat = xs_patterns[protocol];
 
 	sk = sk_alloc(net, xs_family, GFP_KERNEL, &xs_proto, kern);
 	if (!sk)

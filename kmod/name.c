@@ -656,6 +656,9 @@ static struct xs_pipe *xs_pipe_add(struct xs_sock *xs, struct xs_ep *ep,
 		return ERR_PTR(-ENOMEM);
 	p->conn_pat = xs->pat;
 	p->net = sock_net(&xs->sk);
+	/* events name the pipe by it; cleared before @ep is freed */
+	p->addr = ep->str;
+	p->addr_len = ep->len;
 	if (xs_pipe_join(p, XS_CONN, xs)) {
 		/* the pattern takes no more peers (PAIR) */
 		xs_pipe_put(p);
@@ -881,6 +884,8 @@ static void xs_ep_remove(struct xs_sock *xs, struct xs_ep *ep, bool closing)
 		if (!closing || !xs_orphan_start(xs, p)) {
 			xs_pipe_destroy(p);
 			xs_name_put(n);
+		} else {
+			p->addr = NULL;		/* the orphan outlives @ep */
 		}
 		/* a PAIR binder has room again: the pipes it refused */
 		if (binder && binder != xs)

@@ -152,28 +152,35 @@ static int xs_msg_prepare(struct xs_sock *rx, struct xs_msg *m)
 
 /*
  * Queue @rec to the other end of @me, to be read from part @start (NULL:
- * the first).  With @reserved (the xs_msg to use, which this consumes),
- * the room was kept by xs_pipe_reserve(); otherwise the record is dropped
- * when the pipe is full.
+ * the first).  With @reserved (the xs_msg to use, which this consumes)
+ * or @kept, the room was kept by xs_pipe_reserve(); otherwise the record
+ * is dropped when the pipe is full.
  */
-void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
-		     struct xs_record *rec, struct xs_msg *reserved,
-		     struct xs_part *start)
+static void xs_pipe_deliver_one(struct xs_sock *from, struct xs_pipe_end *me,
+				struct xs_record *rec, struct xs_msg *reserved,
+				bool kept, struct xs_part *start)
 {
 	struct xs_pipe_end *to = xs_other_end(me);
 	struct xs_pipe *p = me->pipe;
 	struct xs_sock *rx;
 	struct xs_msg *m = reserved;
+	int reason = XS_REASON_FULL, err;
 
 	lockdep_assert_held(&from->route_lock);
-	if (!reserved && !xs_pipe_reserve(from, me))
+	if (reserved)
+		kept = true;
+	if (!kept && !xs_pipe_reserve(from, me)) {
+		if (READ_ONCE(me->xs) != from)
+			reason = XS_REASON_NOPEER;
 		goto dropped;
+	}
 	/*
 	 * Is @me still ours?  A reply or a reservation may outlive our hold
 	 * on the pipe (XS_UNBIND, and another socket bound the name since).
 	 * Only while @me is ours does our route lock keep the socket at the
 	 * other end alive (family.c, lifetimes).
 	 */
+	reason = XS_REASON_NOPEER;
 	if (READ_ONCE(me->xs) != from)
 		goto drop;
 	rx = to->xs;
@@ -181,6 +188,7 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 		goto drop;
 	if (!m)
 		m = xs_msg_alloc();
+	reason = XS_REASON_NOMEM;
 	if (!m)
 		goto drop;
 	reserved = NULL;
@@ -193,9 +201,14 @@ void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
 	m->head = NULL;
 	m->next = start ?: xs_rec_first(rec);
 	m->reader = NULL;
-	if (rx && xs_msg_prepare(rx, m)) {
-		xs_msg_release(m);
-		goto drop;
+	if (rx) {
+		err = xs_msg_prepare(rx, m);
+		if (err) {
+			xs_msg_release(m);
+			reason = err == -ENOMEM ? XS_REASON_NOMEM :
+						  XS_REASON_REFUSED;
+			goto drop;
+		}
 	}
 	if (!rx) {
 		list_add_tail(&m->node, &p->pending);
@@ -217,11 +230,23 @@ drop:
 		xs_msg_free(reserved);
 	xs_pipe_unreserve(me);
 dropped:
-	atomic64_inc(&from->drops);
-	rx = to->xs;
-	trace_xs_record_dropped(from, rx, XS_DROP_PIPE);
-	if (rx)
-		atomic64_inc(&rx->missed);
+	/* while @me is ours, our route lock keeps the receiver alive */
+	rx = READ_ONCE(me->xs) == from ? to->xs : NULL;
+	xs_drop(from, rx, reason);
+}
+
+void xs_pipe_deliver(struct xs_sock *from, struct xs_pipe_end *me,
+		     struct xs_record *rec, struct xs_msg *reserved,
+		     struct xs_part *start)
+{
+	xs_pipe_deliver_one(from, me, rec, reserved, false, start);
+}
+
+/* Room for @rec was reserved on @me (XS_LOSSLESS); its xs_msg was not. */
+void xs_pipe_deliver_reserved(struct xs_sock *from, struct xs_pipe_end *me,
+			      struct xs_record *rec)
+{
+	xs_pipe_deliver_one(from, me, rec, NULL, true, NULL);
 }
 
 /*
@@ -325,10 +350,7 @@ static void xs_pending_drop(struct xs_sock *rx, struct xs_sock *sender,
 {
 	list_del(&m->node);
 	atomic_dec(&m->to->inflight);
-	atomic64_inc(&rx->missed);
-	if (sender)
-		atomic64_inc(&sender->drops);
-	trace_xs_record_dropped(sender, rx, XS_DROP_UNREAD);
+	xs_drop(sender, rx, XS_REASON_UNREAD);
 	xs_msg_release(m);
 }
 
@@ -407,10 +429,13 @@ int xs_pipe_join(struct xs_pipe *p, int idx, struct xs_sock *xs)
 	}
 	mutex_lock(&peer->route_lock);
 	WRITE_ONCE(me->xs, xs);
+	atomic_inc(&xs->npeers);
+	atomic_inc(&peer->npeers);
 	xs_pending_take(xs, p, peer);
 	if (peer->pat->peer_attached)
 		peer->pat->peer_attached(peer, &p->end[!idx]);
 	mutex_unlock(&peer->route_lock);
+	xs_event_pipe(p, p->end[XS_CONN].xs, p->end[XS_BIND].xs, true);
 	/*
 	 * Either side may have been waiting for a destination, or for room;
 	 * ours only now that the end is ours (xs_pipe_has_room()).
@@ -442,7 +467,11 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	if (peer) {
 		mutex_lock(&peer->route_lock);
 		WRITE_ONCE(me->xs, NULL);
+		atomic_dec(&xs->npeers);
+		atomic_dec(&peer->npeers);
 		mutex_unlock(&peer->route_lock);
+		xs_event_pipe(p, idx == XS_CONN ? xs : peer,
+			      idx == XS_CONN ? peer : xs, false);
 	} else {
 		WRITE_ONCE(me->xs, NULL);
 	}
@@ -456,6 +485,8 @@ void xs_pipe_leave(struct xs_pipe *p, int idx, bool purge)
 	trace_xs_pipe_detach(xs, idx, READ_ONCE(xs->npipes));
 	if (purge)
 		xs_rx_purge(xs, me, false);
+	/* a sender waiting for room on this pipe (XS_LOSSLESS) looks again */
+	xs_wake_writer(xs);
 }
 
 /* xs_topo_lock held.  The connector is done with @p: tear it down. */

@@ -297,7 +297,7 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 			   const u8 *data, u32 len, const struct xs_cred *who)
 {
 	gfp_t gfp = GFP_KERNEL_ACCOUNT | __GFP_NOWARN;
-	int hwm = READ_ONCE(pub->rcvhwm);
+	int hwm = READ_ONCE(pub->rcvhwm), reason = XS_REASON_FULL;
 	struct xs_record *rec;
 	struct xs_part *part;
 	struct xs_msg *m;
@@ -310,6 +310,7 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 	    xs_rx_held(pub) + XS_NOTICE_OVERHEAD + len + 1 >
 	    (size_t)READ_ONCE(pub->sk.sk_rcvbuf))
 		goto dropped;
+	reason = XS_REASON_NOMEM;
 	rec = xs_record_alloc_gfp(gfp);
 	if (!rec)
 		goto dropped;
@@ -340,9 +341,7 @@ static void xs_xpub_notify(struct xs_sock *pub, struct xs_sock *sub, u8 what,
 	xs_rx_enqueue(pub, m, true);
 	return;
 dropped:
-	atomic64_inc(&pub->missed);
-	if (sub)
-		atomic64_inc(&sub->drops);
+	xs_drop(sub, pub, reason);
 }
 
 /* ---- publisher side ------------------------------------------------------ */
@@ -467,6 +466,7 @@ static void xs_pub_add(struct xs_sock *pub, struct xs_pipe_end *pe,
 	xs_htab_add(&ps->refs, &spare->h, xs_ref_hash(ps, pe, p));
 	if (!p->total++)
 		xs_xpub_notify(pub, sub, 1, p->data, p->len, &spare->who);
+	xs_event(pub, XS_EVENT_SUBSCRIBED, 0, sub, p->data, p->len);
 }
 
 /*
@@ -483,6 +483,7 @@ static void xs_subref_free(struct xs_sock *pub, struct xs_subref *ref,
 	list_del(&ref->prefix_node);
 	list_del(&ref->pipe_node);
 	xs_htab_del(&ps->refs, &ref->h);
+	xs_event(pub, XS_EVENT_UNSUBSCRIBED, 0, sub, p->data, p->len);
 	if (!--p->total) {
 		xs_xpub_notify(pub, sub, 0, p->data, p->len, who ?: &ref->who);
 		xs_htab_del(&ps->prefixes, &p->h);
@@ -546,6 +547,176 @@ static void xs_pub_detach(struct xs_sock *xs, struct xs_pipe_end *pe)
 	xs_pub_forget_pipe(xs, pe, xs_other_end(pe)->xs);
 }
 
+/*
+ * Sub lock held: call @fn on each pipe end whose subscriptions match
+ * @first, once each; stop at the first non-zero return and give it.
+ */
+static int xs_pub_match(struct xs_sock *xs, struct xs_part *first,
+			int (*fn)(struct xs_sock *xs, struct xs_pipe_end *pe,
+				  void *arg), void *arg)
+{
+	struct xs_pubsub *ps = xs_ps(xs);
+	size_t max = min_t(size_t, first->len, XS_PREFIX_MAX);
+	unsigned long gen = ++ps->gen;
+	struct xs_subref *ref;
+	struct xs_prefix *p;
+	unsigned int len;
+	int err;
+
+	lockdep_assert_held(&ps->lock);
+	for_each_set_bit(len, ps->lens, max + 1) {
+		p = xs_prefix_find(ps, first->data, len);
+		if (!p)
+			continue;
+		list_for_each_entry(ref, &p->refs, prefix_node) {
+			/* "a" and "ab" both match "abc": once */
+			if (ref->pe->gen == gen)
+				continue;
+			ref->pe->gen = gen;
+			err = fn(xs, ref->pe, arg);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/* XS_LOSSLESS reservations being made at a record's first part. */
+struct xs_resv {
+	struct xs_pipe_end	**pes;
+	u32			n, max;
+};
+
+static int xs_resv_count(struct xs_sock *xs, struct xs_pipe_end *pe,
+			 void *arg)
+{
+	struct xs_resv *r = arg;
+
+	r->max++;
+	return 0;
+}
+
+static int xs_resv_take(struct xs_sock *xs, struct xs_pipe_end *pe,
+			void *arg)
+{
+	struct xs_resv *r = arg;
+
+	/* an end leaving us (xs_pipe_leave()) reaches nobody: skip it */
+	if (READ_ONCE(pe->xs) != xs)
+		return 0;
+	if (WARN_ON_ONCE(r->n >= r->max) || !xs_pipe_reserve(xs, pe))
+		return -EAGAIN;
+	refcount_inc(&pe->pipe->ref);
+	r->pes[r->n++] = pe;
+	return 0;
+}
+
+/*
+ * route lock held.  XS_LOSSLESS: room for the record on every pipe its
+ * first part matches, all or none (-EAGAIN: the caller waits, -ENOMEM).
+ * With @tx NULL (poll), whether any first part would go now: has every
+ * subscribed peer room?
+ */
+static int xs_pub_send_begin(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_pubsub *ps = xs_ps(xs);
+	struct xs_resv r = {};
+	struct xs_pipe_end *pe;
+	int err = 0;
+
+	lockdep_assert_held(&xs->route_lock);
+	if (!tx) {
+		if (!READ_ONCE(xs->lossless))
+			return 0;
+		mutex_lock(&ps->lock);
+		list_for_each_entry(pe, &xs->pipes, node)
+			if (!list_empty(&pe->subs) && READ_ONCE(pe->xs) == xs &&
+			    !xs_pipe_has_room(xs, pe)) {
+				err = -EAGAIN;
+				break;
+			}
+		mutex_unlock(&ps->lock);
+		return err;
+	}
+	/* switched off while we waited: the record goes the lossy way */
+	if (!READ_ONCE(xs->lossless)) {
+		tx->lossless = false;
+		return 0;
+	}
+	mutex_lock(&ps->lock);
+	xs_pub_match(xs, list_first_entry(&tx->rec->parts, struct xs_part,
+					  node), xs_resv_count, &r);
+	if (!r.max)
+		goto out;
+	r.pes = kvmalloc_array(r.max, sizeof(*r.pes),
+			       GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	err = -ENOMEM;
+	if (!r.pes)
+		goto out;
+	err = xs_pub_match(xs, list_first_entry(&tx->rec->parts,
+						struct xs_part, node),
+			   xs_resv_take, &r);
+	if (err) {
+		while (r.n--) {
+			xs_pipe_unreserve(r.pes[r.n]);
+			xs_pipe_put(r.pes[r.n]->pipe);
+		}
+		kvfree(r.pes);
+		goto out;
+	}
+	tx->resv = r.pes;
+	tx->nresv = r.n;
+out:
+	mutex_unlock(&ps->lock);
+	return err;
+}
+
+/*
+ * route lock held: an XS_LOSSLESS record goes where room was kept for it
+ * at its first part (decided then: a peer that subscribed since does not
+ * get it, one that unsubscribed since still does).
+ */
+static void xs_pub_send_reserved(struct xs_sock *xs, struct xs_tx *tx)
+{
+	struct xs_pipe_end *pe;
+	u32 i;
+
+	for (i = 0; i < tx->nresv; i++) {
+		pe = tx->resv[i];
+		xs_pipe_deliver_reserved(xs, pe, tx->rec);
+		xs_pipe_put(pe->pipe);
+		cond_resched();
+	}
+	kvfree(tx->resv);
+	tx->resv = NULL;
+	tx->nresv = 0;
+}
+
+/*
+ * XS_PEERS' cousins for a publisher: peers holding a subscription, and
+ * distinct prefixes.  -EINVAL for other patterns.  No lock held.
+ */
+int xs_pub_counts(struct xs_sock *xs, u32 *subscribers, u32 *prefixes)
+{
+	struct xs_pubsub *ps;
+	struct xs_pipe_end *pe;
+	u32 n = 0;
+
+	if (!xs_is_publisher(xs))
+		return -EINVAL;
+	ps = xs_ps(xs);
+	mutex_lock(&xs->route_lock);
+	mutex_lock(&ps->lock);
+	list_for_each_entry(pe, &xs->pipes, node)
+		if (!list_empty(&pe->subs))
+			n++;
+	*prefixes = ps->prefixes.count;
+	mutex_unlock(&ps->lock);
+	mutex_unlock(&xs->route_lock);
+	*subscribers = n;
+	return 0;
+}
+
 /* route lock held: fan the record out to every matching pipe, once each. */
 static void xs_pub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 {
@@ -558,6 +729,10 @@ static void xs_pub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	size_t max;
 
 	lockdep_assert_held(&xs->route_lock);
+	if (tx->lossless) {
+		xs_pub_send_reserved(xs, tx);
+		return;
+	}
 	first = list_first_entry(&tx->rec->parts, struct xs_part, node);
 	max = min_t(size_t, first->len, XS_PREFIX_MAX);
 	mutex_lock(&ps->lock);
@@ -643,7 +818,7 @@ static void xs_sub_peer_attached(struct xs_sock *xs, struct xs_pipe_end *pe)
 {
 	/* only this subscriber loses: counted, retried at its next change */
 	if (xs_sub_send_all(xs, pe))
-		atomic64_inc(&xs->missed);
+		xs_drop(NULL, xs, XS_REASON_NOMEM);
 }
 
 /* route lock held: publishers that lack our subscriptions get them now. */
@@ -816,7 +991,7 @@ static void xs_xsub_send_end(struct xs_sock *xs, struct xs_tx *tx)
 		/* no error return here: a change that failed is a drop */
 		if (xs_sub_change(xs, first->data + 1, first->len - 1,
 				  first->data[0], &who))
-			atomic64_inc(&xs->drops);
+			xs_drop(xs, NULL, XS_REASON_NOMEM);
 		return;
 	}
 	xs_deliver_all(xs, rec, NULL);
@@ -829,7 +1004,9 @@ const struct xs_pattern xs_pub_pattern = {
 	.can_send	= true,
 	.attach		= xs_pub_attach,
 	.detach		= xs_pub_detach,
+	.send_begin	= xs_pub_send_begin,
 	.send_end	= xs_pub_send_end,
+	.lossless_opt	= true,
 	.init		= xs_pubsub_init,
 	.release	= xs_pubsub_release,
 };
@@ -842,7 +1019,9 @@ const struct xs_pattern xs_xpub_pattern = {
 	.can_recv	= true,
 	.attach		= xs_pub_attach,
 	.detach		= xs_pub_detach,
+	.send_begin	= xs_pub_send_begin,
 	.send_end	= xs_pub_send_end,
+	.lossless_opt	= true,
 	.recv_take	= xs_xpub_recv_take,
 	.init		= xs_pubsub_init,
 	.release	= xs_pubsub_release,

@@ -210,6 +210,15 @@ bool xs_is_io_worker(void)
 /* Drop what @tx holds: its record, its reservation. */
 static void xs_tx_clear(struct xs_tx *tx)
 {
+	u32 i;
+
+	for (i = 0; i < tx->nresv; i++) {
+		xs_pipe_unreserve(tx->resv[i]);
+		xs_pipe_put(tx->resv[i]->pipe);
+	}
+	kvfree(tx->resv);
+	tx->resv = NULL;
+	tx->nresv = 0;
 	if (tx->from) {
 		xs_pipe_unreserve(tx->from);
 		xs_pipe_put(tx->from->pipe);
@@ -364,7 +373,7 @@ static int xs_send_begin(struct xs_sock *xs, struct xs_tx *tx, int flags)
 	bool waiting = false;
 	int err;
 
-	if (!xs->pat->send_begin)
+	if (!xs->pat->send_begin || (xs->pat->lossless_opt && !tx->lossless))
 		return 0;
 	for (;;) {
 		err = -EPIPE;
@@ -435,9 +444,16 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 	if (fresh) {
 		xs_tx_gc(xs);
 		tx = &local;
-		err = xs_send_begin(xs, tx, flags);
-		if (err)
-			return err;
+		/*
+		 * XS_LOSSLESS: where the record goes depends on its first
+		 * part, so room is found once that part is copied.
+		 */
+		tx->lossless = xs->pat->lossless_opt && READ_ONCE(xs->lossless);
+		if (!tx->lossless) {
+			err = xs_send_begin(xs, tx, flags);
+			if (err)
+				return err;
+		}
 		tx->rec = xs_record_alloc();
 		if (!tx->rec) {
 			err = -ENOMEM;
@@ -456,6 +472,11 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 	}
 	if (xs_record_too_big(xs, tx->rec, 0, 0))
 		goto too_big;
+	if (fresh && tx->lossless) {
+		err = xs_send_begin(xs, tx, flags);
+		if (err)
+			goto discard;
+	}
 
 	if (flags & MSG_EOR) {
 		/*
@@ -481,6 +502,9 @@ int xs_send_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			if (flags & MSG_MORE)
 				xs->more_owed = true;
 			trace_xs_record_sent(xs, tx->rec);
+			WRITE_ONCE(xs->sent_records, xs->sent_records + 1);
+			WRITE_ONCE(xs->sent_bytes,
+				   xs->sent_bytes + tx->rec->size);
 			xs->pat->send_end(xs, tx);
 			xs->defer_wakes = false;
 			if (!(flags & (MSG_BATCH | MSG_MORE)))
@@ -661,7 +685,7 @@ static void xs_reading_gc(struct xs_sock *xs)
 			list_move(&m->node, &dead);
 	spin_unlock(&xs->rx_lock);
 	list_for_each_entry_safe(m, tmp, &dead, node) {
-		atomic64_inc(&xs->missed);
+		xs_drop(NULL, xs, XS_REASON_ABANDONED);
 		xs_msg_release(m);
 	}
 }
@@ -824,6 +848,8 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			xs_rx_requeue(xs, m);
 			return ret;
 		}
+		atomic64_inc(&xs->recv_records);
+		atomic64_add(m->rec->size, &xs->recv_bytes);
 	}
 
 	part = xs_msg_part(m);
@@ -963,6 +989,32 @@ void xs_rx_enqueue(struct xs_sock *xs, struct xs_msg *m, bool wake)
 	spin_unlock(&xs->rx_lock);
 	if (wake)
 		xs->sk.sk_data_ready(&xs->sk);
+}
+
+/*
+ * Queue @m, a record no pipe controls (an event), for @xs only within its
+ * XS_RCVHWM and SO_RCVBUF (what the kernel holds, the record counted
+ * whole) and unless @xs is closing; @stamp runs under rx_lock just before.
+ * False: not queued, @m is the caller's.
+ */
+bool xs_rx_enqueue_within(struct xs_sock *xs, struct xs_msg *m,
+			  void (*stamp)(struct xs_sock *xs, struct xs_msg *m))
+{
+	int hwm = READ_ONCE(xs->rcvhwm);
+	size_t charge = xs_msg_charge(m);
+
+	spin_lock(&xs->rx_lock);
+	if (xs->mon_dead || (hwm > 0 && xs->rx_count >= (u32)hwm) ||
+	    xs->rx_mem + charge > (size_t)READ_ONCE(xs->sk.sk_rcvbuf)) {
+		spin_unlock(&xs->rx_lock);
+		return false;
+	}
+	stamp(xs, m);
+	list_add_tail(&m->node, &xs->rxq);
+	xs_rxq_count(xs, m, 1);
+	spin_unlock(&xs->rx_lock);
+	xs->sk.sk_data_ready(&xs->sk);
+	return true;
 }
 
 /*

@@ -18,7 +18,6 @@
 #include <linux/slab.h>
 
 #include "af_xs.h"
-#include "trace.h"
 
 /*
  * Where the last envelope part of @m's record is, looking from where its
@@ -188,8 +187,7 @@ void xs_replier_send_end(struct xs_sock *xs, struct xs_tx *tx)
 	back = xs_other_end(req->to);
 	if (READ_ONCE(req->to->xs) != xs || !back->xs ||
 	    READ_ONCE(back->epoch) != r->epoch) {
-		atomic64_inc(&xs->drops);
-		trace_xs_record_dropped(xs, NULL, XS_DROP_STALE_REPLY);
+		xs_drop(xs, NULL, XS_REASON_STALE);
 		goto out;
 	}
 	xs_pipe_deliver(xs, req->to, tx->rec, NULL, NULL);
@@ -344,7 +342,7 @@ void xs_route_by_identity(struct xs_sock *xs, struct xs_tx *tx)
 		cond_resched();
 	}
 drop:
-	atomic64_inc(&xs->drops);
+	xs_drop(xs, NULL, XS_REASON_NOROUTE);
 }
 
 const struct xs_pattern xs_req_pattern = {

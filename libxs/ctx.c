@@ -254,11 +254,11 @@ static void ctx_put_slot(struct xsl_ctx *ctx)
 	pthread_mutex_unlock(&ctx->lock);
 }
 
+static void *socket_of_type(struct xsl_ctx *ctx, int type);
+
 void *xs_socket(void *c, int type)
 {
 	struct xsl_ctx *ctx = ctx_of(c);
-	struct xsl_socket *s;
-	int family, fd, err;
 
 	if (!ctx)
 		return NULL;
@@ -266,6 +266,44 @@ void *xs_socket(void *c, int type)
 		errno = EINVAL;
 		return NULL;
 	}
+	return socket_of_type(ctx, type);
+}
+
+/*
+ * AF_XS extension: a monitor socket watching @p (its local endpoints; a
+ * libzmq socket behind tcp:// reports nothing).  The kernel checks the
+ * events and that @p's socket is ours to watch.
+ */
+void *xs_socket_monitor(void *p, int events)
+{
+	struct xsl_socket *s = xsl_sock_live(p), *m;
+	struct xs_monitor_req req;
+	int err;
+
+	if (!s)
+		return NULL;
+	if (events < 0 || events > XS_EVENT_ALL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	m = socket_of_type(s->ctx, XS_MONITOR_TYPE);
+	if (!m)
+		return NULL;
+	req.fd = s->fd;
+	req.events = (unsigned int)(events ? events : XS_EVENT_ALL);
+	if (setsockopt(m->fd, SOL_XS, XS_MONITOR, &req, sizeof(req))) {
+		err = errno;
+		xs_close(m);
+		errno = err;
+		return NULL;
+	}
+	return m;
+}
+
+static void *socket_of_type(struct xsl_ctx *ctx, int type)
+{
+	struct xsl_socket *s;
+	int family, fd, err;
 
 	pthread_mutex_lock(&ctx->lock);
 	if (ctx->terminating) {

@@ -250,6 +250,20 @@ static int set_option(void *p, int option, const void *optval,
 		memcpy(&s->opt.affinity, optval, sizeof(uint64_t));
 		return 0;
 
+	case XS_LOSSLESS:
+		/* AF_XS extension: 0 or 1, publishers only (the kernel says) */
+		if (int_value(optval, optvallen, &v))
+			return -1;
+		return kernel_set(s, SOL_XS, option, &v, sizeof(v));
+
+	case XS_PEERS:
+	case XS_SUBSCRIBERS:
+	case XS_PREFIXES:
+	case XS_STATS:
+	case XS_EVENTS_LOST:
+		errno = EINVAL;		/* read-only */
+		return -1;
+
 	case XS_FILTER:
 		if (int_value(optval, optvallen, &v))
 			return -1;
@@ -430,6 +444,38 @@ int xs_getsockopt(void *p, int option, void *optval, size_t *optvallen)
 		if (kernel_get(s, option, id, &len))
 			return -1;
 		return give(optval, optvallen, id, len);
+
+	case XS_PEERS:
+	case XS_SUBSCRIBERS:
+	case XS_PREFIXES:
+	case XS_LOSSLESS:
+		if (*optvallen < sizeof(int)) {
+			errno = EINVAL;
+			return -1;
+		}
+		len = sizeof(v);
+		if (kernel_get(s, option, &v, &len))
+			return -1;
+		return give(optval, optvallen, &v, sizeof(int));
+
+	case XS_EVENTS_LOST:
+		if (*optvallen < sizeof(uint64_t)) {
+			errno = EINVAL;
+			return -1;
+		}
+		len = sizeof(k);
+		if (kernel_get(s, option, &k, &len))
+			return -1;
+		return give(optval, optvallen, &k, sizeof(uint64_t));
+
+	case XS_STATS:
+		/* as much of xs_stats_t as the buffer holds, as the kernel */
+		len = *optvallen > sizeof(xs_stats_t) ? sizeof(xs_stats_t) :
+							(socklen_t)*optvallen;
+		if (kernel_get(s, option, optval, &len))
+			return -1;
+		*optvallen = len;
+		return 0;
 
 	case XS_SNDBUF:
 		return give(optval, optvallen, &s->opt.sndbuf, sizeof(int));

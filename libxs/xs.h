@@ -16,6 +16,7 @@ extern "C" {
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #if defined __GNUC__ && __GNUC__ >= 4
 #define XS_EXPORT __attribute__ ((visibility ("default")))
@@ -205,6 +206,90 @@ typedef struct
 
 /* timeout in milliseconds, -1 waits forever. */
 XS_EXPORT int xs_poll (xs_pollitem_t *items, int nitems, int timeout);
+
+/* ---- AF_XS extensions (not in Crossroads I/O 1.2) --------------------- */
+
+/*
+ * Options with no Crossroads counterpart (the kernel's <linux/xs.h> has the
+ * same numbers).  Read-only ints: XS_PEERS (peers attached now),
+ * XS_SUBSCRIBERS and XS_PREFIXES (XS_PUB, XS_XPUB: peers holding a
+ * subscription, distinct prefixes).  XS_LOSSLESS (int 0 or 1, XS_PUB and
+ * XS_XPUB): wait for a full subscriber instead of dropping for it.
+ * XS_STATS: an xs_stats_t, copied as far as the buffer holds.
+ * XS_EVENTS_LOST (uint64_t, a monitor): events lost so far.
+ */
+#define XS_PEERS 68
+#define XS_SUBSCRIBERS 69
+#define XS_PREFIXES 70
+#define XS_STATS 71
+#define XS_LOSSLESS 72
+#define XS_EVENTS_LOST 74
+
+/* Why a record was dropped: the index in xs_stats_t.drops_by, missed_by. */
+#define XS_REASON_FULL 0
+#define XS_REASON_NOPEER 1
+#define XS_REASON_NOMEM 2
+#define XS_REASON_UNREAD 3
+#define XS_REASON_STALE 4
+#define XS_REASON_REFUSED 5
+#define XS_REASON_NOROUTE 6
+#define XS_REASON_ABANDONED 7
+
+typedef struct
+{
+    uint64_t sent_records;
+    uint64_t sent_bytes;
+    uint64_t recv_records;
+    uint64_t recv_bytes;
+    uint64_t drops;
+    uint64_t missed;
+    uint64_t drops_by[8];
+    uint64_t missed_by[8];
+    uint32_t peers;
+    uint32_t rx_records;
+    uint64_t rx_bytes;
+    uint64_t rx_mem;
+    uint64_t tx_pending_mem;
+    uint32_t tx_queued;
+    uint32_t subscribers;
+    uint32_t prefixes;
+    uint32_t stats_pad;
+    uint64_t events_lost;
+} xs_stats_t;
+
+/*
+ * Socket events, in the manner of ZeroMQ's zmq_socket_monitor (Crossroads
+ * I/O 1.2 had none).  xs_socket_monitor() returns a new socket of type
+ * XS_MONITOR, in the context of s, from which xs_recv()/xs_recvmsg() read
+ * one event per message: an xs_event_t, then event.len bytes (a name or a
+ * prefix).  xs_poll() and XS_FD work on it; xs_close() ends it.  Its
+ * XS_TYPE is XS_MONITOR_TYPE.
+ */
+#define XS_MONITOR_TYPE 127
+
+#define XS_EVENT_CONNECTED 0x0001
+#define XS_EVENT_ACCEPTED 0x0002
+#define XS_EVENT_DISCONNECTED 0x0004
+#define XS_EVENT_DROPPED 0x0008
+#define XS_EVENT_MISSED 0x0010
+#define XS_EVENT_SUBSCRIBED 0x0020
+#define XS_EVENT_UNSUBSCRIBED 0x0040
+#define XS_EVENT_CLOSED 0x0080
+#define XS_EVENT_ALL 0x00ff
+
+typedef struct
+{
+    uint16_t type;
+    uint16_t reason;
+    uint32_t len;
+    uint64_t ino;
+    uint64_t peer;
+    uint64_t lost;
+    uint32_t peers;
+    uint32_t event_pad;
+} xs_event_t;
+
+XS_EXPORT void *xs_socket_monitor (void *s, int events);
 
 /* ---- Utilities (for benchmarks and language bindings) ----------------- */
 

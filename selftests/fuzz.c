@@ -65,14 +65,14 @@ enum op {
 	OP_SOCKET, OP_CLOSE, OP_DUP, OP_BIND, OP_CONNECT, OP_UNBIND,
 	OP_DISCONNECT, OP_SEND, OP_SENDMMSG, OP_RAWSEND, OP_BADSEND, OP_RECV,
 	OP_RECVMMSG, OP_PEEK, OP_SETOPT, OP_GETOPT, OP_SOCKOPT, OP_POLL,
-	OP_EPOLL, OP_IOCTL, OP_SHUTDOWN, OP_FORK, OP_RACE, OP_NR
+	OP_EPOLL, OP_IOCTL, OP_SHUTDOWN, OP_FORK, OP_RACE, OP_MONITOR, OP_NR
 };
 
 static const char *const op_names[OP_NR] = {
 	"socket", "close", "dup", "bind", "connect", "unbind", "disconnect",
 	"send", "sendmmsg", "rawsend", "badsend", "recv", "recvmmsg", "peek",
 	"setsockopt", "getsockopt", "so_opt", "poll", "epoll", "ioctl",
-	"shutdown", "fork", "reqrep_race",
+	"shutdown", "fork", "reqrep_race", "monitor",
 };
 
 /* weights of the operations */
@@ -83,6 +83,7 @@ static const int op_weight[OP_NR] = {
 	[OP_RECV] = 30, [OP_RECVMMSG] = 6, [OP_PEEK] = 3, [OP_SETOPT] = 6,
 	[OP_GETOPT] = 3, [OP_SOCKOPT] = 4, [OP_POLL] = 3, [OP_EPOLL] = 2,
 	[OP_IOCTL] = 3, [OP_SHUTDOWN] = 1, [OP_FORK] = 1, [OP_RACE] = 6,
+	[OP_MONITOR] = 3,
 };
 
 /* What all processes share (MAP_SHARED, made before the first fork). */
@@ -801,8 +802,10 @@ static void op_setopt(void)
 		XS_IDENTITY, XS_SUBSCRIBE, XS_UNSUBSCRIBE, XS_RCVMORE, XS_TYPE,
 		XS_LINGER, XS_MAXMSGSIZE, XS_SNDHWM, XS_RCVHWM,
 		XS_SURVEY_TIMEOUT, XS_DROPS, XS_MISSED, 0, 1, 99, 1000,
+		XS_LOSSLESS, XS_LOSSLESS, XS_PEERS, XS_STATS, XS_MONITOR,
 	};
-	int fd = random_fd(), opt = opts[rn(16)], r;
+	int fd = random_fd(), r;
+	int opt = opts[rn(sizeof(opts) / sizeof(opts[0]))];
 	unsigned char v[300];
 	socklen_t len;
 	int64_t big;
@@ -833,7 +836,8 @@ static void op_setopt(void)
 		len = 0;
 	r = setsockopt(fd, SOL_XS, opt, v, len);
 	check_errno(OP_SETOPT, "setsockopt SOL_XS", r);
-	if (opt == XS_RCVMORE || opt == XS_TYPE || opt == XS_DROPS || opt == XS_MISSED)
+	if (opt == XS_RCVMORE || opt == XS_TYPE || opt == XS_DROPS ||
+	    opt == XS_MISSED || opt == XS_PEERS || opt == XS_STATS)
 		must_fail("setsockopt of a read-only SOL_XS option", r);
 }
 
@@ -843,8 +847,11 @@ static void op_getopt(void)
 		XS_IDENTITY, XS_RCVMORE, XS_TYPE, XS_LINGER, XS_MAXMSGSIZE,
 		XS_SNDHWM, XS_RCVHWM, XS_SURVEY_TIMEOUT, XS_DROPS, XS_MISSED,
 		XS_UNBIND, XS_DISCONNECT, XS_SUBSCRIBE, 3, 77, 1000,
+		XS_PEERS, XS_SUBSCRIBERS, XS_PREFIXES, XS_STATS, XS_STATS,
+		XS_LOSSLESS, XS_EVENTS_LOST, XS_MONITOR,
 	};
-	int fd = random_fd(), opt = opts[rn(16)], r;
+	int fd = random_fd(), r;
+	int opt = opts[rn(sizeof(opts) / sizeof(opts[0]))];
 	unsigned char v[300];
 	socklen_t len = rn(3) ? sizeof(v) : (socklen_t)rn(10), inlen = len;
 
@@ -855,8 +862,69 @@ static void op_getopt(void)
 	if (r == 0 && len > inlen)
 		ERR_FAIL("getsockopt %d: optlen grew from %u to %u (seed %llu)",
 			 opt, inlen, len, seed);
-	if (opt == XS_UNBIND || opt == XS_DISCONNECT)
+	if (opt == XS_UNBIND || opt == XS_DISCONNECT || opt == XS_MONITOR)
 		must_fail("getsockopt of a write-only SOL_XS option", r);
+	if (r == 0 && opt == XS_PEERS && *(int *)v < 0)
+		ERR_FAIL("XS_PEERS %d (seed %llu)", *(int *)v, seed);
+}
+
+/*
+ * Monitors, in a table of their own (their records are events, not the
+ * stamped records the slots carry): watch a slot's socket, read what
+ * came, check its shape, close.
+ */
+#define NMON 4
+static int mons[NMON] = { -1, -1, -1, -1 };
+
+static void op_monitor(void)
+{
+	struct xs_monitor_req req = { .fd = random_fd() };
+	int i = rn(NMON), fd, old, r, n;
+	struct xs_event ev;
+
+	switch (rn(4)) {
+	case 0:
+		fd = socket(xs_family(), SOCK_SEQPACKET, XSPROTO_MONITOR);
+		check_errno(OP_MONITOR, "monitor socket", fd);
+		if (fd < 0)
+			return;
+		req.events = rn(4) ? XS_EVENT_ALL : (unsigned int)rnd();
+		if (!rn(4))
+			xs_setint(fd, XS_RCVHWM, rn(3));
+		if (req.fd < 0)
+			req.fd = fd;
+		r = setsockopt(fd, SOL_XS, XS_MONITOR, &req,
+			       rn(20) ? sizeof(req) : (socklen_t)rn(12));
+		check_errno(OP_MONITOR, "XS_MONITOR", r);
+		old = __atomic_exchange_n(&mons[i], fd, __ATOMIC_SEQ_CST);
+		if (old >= 0)
+			close(old);
+		return;
+	case 1:
+		old = __atomic_exchange_n(&mons[i], -1, __ATOMIC_SEQ_CST);
+		if (old >= 0)
+			check_errno(OP_MONITOR, "close monitor", close(old));
+		return;
+	default:
+		fd = __atomic_load_n(&mons[i], __ATOMIC_RELAXED);
+		if (fd < 0)
+			return;
+		for (n = 0; n < 8; n++) {
+			ssize_t got = recv(fd, ts->buf, MAXPART, MSG_DONTWAIT);
+
+			check_errno(OP_MONITOR, "recv monitor", got);
+			if (got <= 0)
+				return;
+			memcpy(&ev, ts->buf, sizeof(ev));
+			if ((size_t)got < sizeof(ev) ||
+			    ev.len != (size_t)got - sizeof(ev) ||
+			    !ev.type || (ev.type & (ev.type - 1)) ||
+			    (ev.type & ~XS_EVENT_ALL) ||
+			    ev.reason >= XS_REASON_MAX)
+				ERR_FAIL("malformed event: %zd bytes, type %#x len %u (seed %llu)",
+					 got, ev.type, ev.len, seed);
+		}
+	}
 }
 
 static void op_sockopt(void)
@@ -1262,6 +1330,7 @@ static void run_ops(int nops, long long until)
 		case OP_SHUTDOWN: op_shutdown(); break;
 		case OP_FORK: op_fork(); break;
 		case OP_RACE: op_race(); break;
+		case OP_MONITOR: op_monitor(); break;
 		}
 		beat(-1);
 	}

@@ -37,6 +37,8 @@ struct xs_diag_sock {
 	long long		rx_mem;
 	long long		drops;
 	long long		missed;
+	bool			has_stats;	/* XS_DIAG_STATS came */
+	struct xs_stats		stats;
 	int			nnames;
 	int			extra_names;
 	struct xs_diag_name	names[XS_DIAG_NAMES];
@@ -125,6 +127,12 @@ static inline int xs_diag_parse(const struct nlmsghdr *nlh,
 			break;
 		case XS_DIAG_MISSED:
 			s->missed = xs_diag_u64(a);
+			break;
+		case XS_DIAG_STATS:
+			/* an older module's may be shorter: zeros after it */
+			memcpy(&s->stats, p, plen < sizeof(s->stats) ?
+			       plen : sizeof(s->stats));
+			s->has_stats = true;
 			break;
 		case XS_DIAG_BOUND:
 		case XS_DIAG_CONNECTED:

@@ -27,6 +27,7 @@ static size_t nowners, owners_cap;
 
 static struct {
 	bool		json;
+	bool		stats;
 	const char	*name;
 	int		pid;		/* 0: any */
 	int		proto;		/* 0: any */
@@ -158,6 +159,70 @@ static void json_names(const struct xs_diag_sock *s, bool bound)
 	}
 }
 
+static const char *const reasons[XS_REASON_MAX] = {
+	"full", "nopeer", "nomem", "unread", "stale", "refused", "noroute",
+	"abandoned",
+};
+
+static void json_reasons(const char *key, const __u64 *by)
+{
+	int i;
+
+	printf(",\"%s\":{", key);
+	for (i = 0; i < XS_REASON_MAX; i++)
+		printf("%s\"%s\":%llu", i ? "," : "", reasons[i],
+		       (unsigned long long)by[i]);
+	putchar('}');
+}
+
+/* XS_STATS as the "stats" object of a socket. */
+static void json_stats(const struct xs_stats *st)
+{
+	printf(",\"stats\":{\"sent_records\":%llu,\"sent_bytes\":%llu,"
+	       "\"recv_records\":%llu,\"recv_bytes\":%llu,"
+	       "\"connected_peers\":%u,\"tx_queued\":%u,"
+	       "\"tx_pending_mem\":%llu,\"subscribers\":%u,"
+	       "\"prefixes\":%u,\"events_lost\":%llu",
+	       (unsigned long long)st->sent_records,
+	       (unsigned long long)st->sent_bytes,
+	       (unsigned long long)st->recv_records,
+	       (unsigned long long)st->recv_bytes, st->peers, st->tx_queued,
+	       (unsigned long long)st->tx_pending_mem, st->subscribers,
+	       st->prefixes, (unsigned long long)st->events_lost);
+	json_reasons("drops_by", st->drops_by);
+	json_reasons("missed_by", st->missed_by);
+	putchar('}');
+}
+
+/* --stats: one more line under the socket's. */
+static void text_stats(const struct xs_stats *st)
+{
+	int i;
+
+	printf("    sent %llu/%llu B  received %llu/%llu B  connected %u"
+	       "  queued-at-peers %u  waiting %llu B",
+	       (unsigned long long)st->sent_records,
+	       (unsigned long long)st->sent_bytes,
+	       (unsigned long long)st->recv_records,
+	       (unsigned long long)st->recv_bytes, st->peers, st->tx_queued,
+	       (unsigned long long)st->tx_pending_mem);
+	if (st->subscribers || st->prefixes)
+		printf("  subscribers %u prefixes %u", st->subscribers,
+		       st->prefixes);
+	for (i = 0; i < XS_REASON_MAX; i++)
+		if (st->drops_by[i])
+			printf("  drop:%s %llu", reasons[i],
+			       (unsigned long long)st->drops_by[i]);
+	for (i = 0; i < XS_REASON_MAX; i++)
+		if (st->missed_by[i])
+			printf("  missed:%s %llu", reasons[i],
+			       (unsigned long long)st->missed_by[i]);
+	if (st->events_lost)
+		printf("  events-lost %llu",
+		       (unsigned long long)st->events_lost);
+	putchar('\n');
+}
+
 static void show_json(const struct xs_diag_sock *s)
 {
 	bool first = true;
@@ -172,7 +237,10 @@ static void show_json(const struct xs_diag_sock *s)
 	json_names(s, true);
 	printf("],\"connected\":[");
 	json_names(s, false);
-	printf("],\"processes\":[");
+	printf("]");
+	if (s->has_stats)
+		json_stats(&s->stats);
+	printf(",\"processes\":[");
 	for (i = 0; i < nowners; i++) {
 		if (owners[i].ino != s->ino)
 			continue;
@@ -223,6 +291,8 @@ static void show_text(const struct xs_diag_sock *s)
 	if (s->extra_names)
 		printf(" (+%d)", s->extra_names);
 	putchar('\n');
+	if (opt.stats && s->has_stats)
+		text_stats(&s->stats);
 }
 
 static int show(const struct xs_diag_sock *s, void *arg)
@@ -254,8 +324,9 @@ static int parse_type(const char *t)
 static void usage(int rc)
 {
 	fprintf(rc ? stderr : stdout,
-		"usage: xsstat [-j] [--name NAME] [--pid PID] [--type PATTERN]\n"
-		"  -j, --json     JSON output\n"
+		"usage: xsstat [-j] [-s] [--name NAME] [--pid PID] [--type PATTERN]\n"
+		"  -j, --json     JSON output (with each socket's statistics)\n"
+		"  -s, --stats    a line of statistics under each socket\n"
 		"  --name NAME    only sockets bound or connected to NAME\n"
 		"  --pid PID      only sockets PID holds open\n"
 		"  --type PATTERN only PUSH, PULL, ... sockets\n");
@@ -266,6 +337,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "stats", no_argument, NULL, 's' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "type", required_argument, NULL, 't' },
@@ -274,10 +346,13 @@ int main(int argc, char **argv)
 	};
 	int c, fd, err;
 
-	while ((c = getopt_long(argc, argv, "jn:p:t:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jsn:p:t:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			opt.json = true;
+			break;
+		case 's':
+			opt.stats = true;
 			break;
 		case 'n':
 			opt.name = optarg;

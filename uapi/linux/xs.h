@@ -46,6 +46,13 @@
 #define XSPROTO_MAX		15
 
 /*
+ * Not a pattern: a monitor socket reports the events of one other AF_XS
+ * socket (XS_MONITOR), one struct xs_event per record.  It cannot bind,
+ * connect or send.
+ */
+#define XSPROTO_MONITOR		128
+
+/*
  * An endpoint name: its length is addrlen - offsetof(sxs_name); a NUL byte
  * ends it early.  A name starting with '/' is a filesystem node, any other
  * name is abstract (private to the network namespace).
@@ -84,6 +91,91 @@ struct sockaddr_xs {
  * poll on the descriptor sees those parts too.  Only the caller clears it.
  */
 #define XS_RCVHELD		80
+#define XS_PEERS		68	/* int, read-only: peers attached now */
+#define XS_SUBSCRIBERS		69	/* int, read-only, PUB/XPUB: peers subscribed */
+#define XS_PREFIXES		70	/* int, read-only, PUB/XPUB: distinct prefixes */
+#define XS_STATS		71	/* struct xs_stats, read-only */
+#define XS_LOSSLESS		72	/* int, PUB/XPUB: 1 = wait, never drop for room */
+#define XS_MONITOR		73	/* struct xs_monitor_req, monitor, write-only */
+#define XS_EVENTS_LOST		74	/* u64, read-only, monitor: events lost */
+
+/* Why a record was dropped: the index in xs_stats.drops_by/missed_by. */
+#define XS_REASON_FULL		0	/* the pipe or the receiver's queue was full */
+#define XS_REASON_NOPEER	1	/* the peer had gone */
+#define XS_REASON_NOMEM		2	/* the kernel had no memory for it */
+#define XS_REASON_UNREAD	3	/* it waited for a binder that could not take it */
+#define XS_REASON_STALE		4	/* a reply whose requester no longer waits */
+#define XS_REASON_REFUSED	5	/* the receiving pattern refused it (malformed) */
+#define XS_REASON_NOROUTE	6	/* no peer has the identity it is addressed to */
+#define XS_REASON_ABANDONED	7	/* the thread reading it exited mid-record */
+#define XS_REASON_MAX		8
+
+/*
+ * XS_STATS: counters since the socket was created and queue depths now.
+ * getsockopt copies min(optlen, sizeof) bytes and sets optlen to that, so
+ * a program built against a shorter struct keeps working.
+ */
+struct xs_stats {
+	__u64	sent_records;	/* records completed (MSG_EOR) and routed */
+	__u64	sent_bytes;	/* their payload */
+	__u64	recv_records;	/* records whose first part was read */
+	__u64	recv_bytes;	/* their payload */
+	__u64	drops;		/* XS_DROPS: records we could not deliver */
+	__u64	missed;		/* XS_MISSED: records lost on the way to us */
+	__u64	drops_by[XS_REASON_MAX];	/* drops, by XS_REASON_x */
+	__u64	missed_by[XS_REASON_MAX];	/* missed, by XS_REASON_x */
+	__u32	peers;		/* XS_PEERS */
+	__u32	rx_records;	/* records queued to be read */
+	__u64	rx_bytes;	/* their payload */
+	__u64	rx_mem;		/* what the kernel holds for them */
+	__u64	tx_pending_mem;	/* held for names nobody bound (SIOCOUTQ) */
+	__u32	tx_queued;	/* our records in peers' queues or reserved */
+	__u32	subscribers;	/* PUB/XPUB: XS_SUBSCRIBERS, else 0 */
+	__u32	prefixes;	/* PUB/XPUB: XS_PREFIXES, else 0 */
+	__u32	stats_pad;
+	__u64	events_lost;	/* monitor: XS_EVENTS_LOST, else 0 */
+};
+
+/*
+ * Events.  A monitor socket (XSPROTO_MONITOR) is pointed at one AF_XS
+ * socket with setsockopt(XS_MONITOR); recv then gives one struct
+ * xs_event (and its data) per record, poll/epoll say when one is queued.
+ * The queue is bounded by the monitor's SO_RCVBUF and XS_RCVHWM: an event
+ * that does not fit is lost and counted (xs_event.lost of the next one
+ * delivered, XS_EVENTS_LOST in total).  When the monitored socket closes,
+ * XS_EVENT_CLOSED is the last event and recv returns 0 after it.
+ * Event types are bits, so that @events chooses several.
+ */
+#define XS_EVENT_CONNECTED	0x0001	/* a binder took the name we connected to */
+#define XS_EVENT_ACCEPTED	0x0002	/* a connector joined a name we bound */
+#define XS_EVENT_DISCONNECTED	0x0004	/* a peer left (or the name was unbound) */
+#define XS_EVENT_DROPPED	0x0008	/* we dropped a record for @peer (@reason) */
+#define XS_EVENT_MISSED		0x0010	/* a record from @peer to us was dropped */
+#define XS_EVENT_SUBSCRIBED	0x0020	/* PUB/XPUB: @peer subscribed to data */
+#define XS_EVENT_UNSUBSCRIBED	0x0040	/* PUB/XPUB: @peer dropped that prefix */
+#define XS_EVENT_CLOSED		0x0080	/* the monitored socket closed: the last */
+#define XS_EVENT_ALL		0x00ff
+
+struct xs_monitor_req {
+	__s32	fd;		/* the AF_XS socket to watch */
+	__u32	events;		/* XS_EVENT_x bits; 0 = XS_EVENT_ALL */
+};
+
+struct xs_event {
+	__u16	type;		/* one XS_EVENT_x */
+	__u16	reason;		/* DROPPED, MISSED: XS_REASON_x, else 0 */
+	__u32	len;		/* bytes of data following this header */
+	__u64	ino;		/* the monitored socket's inode */
+	__u64	peer;		/* the peer socket's inode, 0 if unknown */
+	__u64	lost;		/* events lost just before this one */
+	__u32	peers;		/* the monitored socket's XS_PEERS after it */
+	__u32	event_pad;
+	/*
+	 * Then @len bytes: the name the pipe was connected to (CONNECTED,
+	 * ACCEPTED, DISCONNECTED; empty if the connector is gone), or the
+	 * prefix (SUBSCRIBED, UNSUBSCRIBED).
+	 */
+};
 
 /*
  * Errors: a call in the wrong state of REQ/REP/SURVEYOR/RESPONDENT (what
@@ -135,6 +227,7 @@ enum {
 	XS_DIAG_DROPS,		/* u64: records this socket could not deliver */
 	XS_DIAG_MISSED,		/* u64: records dropped on the way to it */
 	XS_DIAG_PEERS,		/* u32: pipes attached (peers) */
+	XS_DIAG_STATS,		/* binary: struct xs_stats (may grow) */
 	__XS_DIAG_MAX,
 };
 
