@@ -7,7 +7,8 @@
 #
 # Usage: fanout-matrix.sh FANOUT_BINARY [DURATION_MS]
 #   FANOUT_SUBS, FANOUT_SIZES, FANOUT_IMPLS (space-separated) override
-#   the matrix; FANOUT_REPS (default 2) runs it that many times, the
+#   the matrix; FANOUT_TCP_SUBS the subscriber counts of the local+tcp
+#   row (default 64); FANOUT_REPS (default 2) runs it that many times, the
 #   implementations interleaved, so that a slow spell of a shared host
 #   does not hit one of them only.
 bin=$1
@@ -36,6 +37,21 @@ for rep in $(seq "$reps"); do
 				fi
 				echo "@@FANOUT-TIME $impl $n $size $(($(date +%s) - start))s"
 			done
+		done
+	done
+done
+
+# Local and remote subscribers at once: a libxs PUB serving half its
+# subscribers through the kernel and half over tcp (libzmq), against
+# libzmq alone over tcp ("@@FANOUT-TCP <csv>"; FANOUT_TCP_SUBS, default 64).
+for rep in $(seq "$reps"); do
+	for n in ${FANOUT_TCP_SUBS-64}; do
+		for impl in libxs-mix zmq-tcp; do
+			if out=$(timeout 300 "$bin" -i "$impl" -n "$n" -s 64 -d "$dur"); then
+				echo "@@FANOUT-TCP $out"
+			else
+				echo "@@FANOUT-FAIL $impl $n 64"
+			fi
 		done
 	done
 done

@@ -20,6 +20,11 @@
  *                (bench/shmring.h): the publisher copies each record in
  *                once and wakes sleeping subscribers once per batch; like
  *                unix it waits for the slowest subscriber, never drops
+ *         libxs-mix  one libxs PUB bound to an AF_XS name and to
+ *                tcp://127.0.0.1: even subscribers local (the kernel),
+ *                odd ones over tcp (libxs carries it on libzmq), as a
+ *                host serving local and remote subscribers at once
+ *         zmq-tcp  libzmq alone over tcp://127.0.0.1, its comparison
  *   -d    how long the publisher publishes, in ms (default 2000)
  *   -H    print the CSV header first
  *
@@ -86,10 +91,17 @@
 #define MEAS_MARK	'M'
 #define END_MARK	'E'
 
+/*
+ * libxs-mix: a libxs PUB bound to an AF_XS name and to tcp://, half its
+ * subscribers local (through the kernel), half "remote" (libxs over tcp,
+ * that is libzmq, on the loopback); zmq-tcp: libzmq alone over tcp, what
+ * a deployment across hosts would otherwise use.
+ */
 enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ, IMPL_NNG, IMPL_SHM,
-	    NR_IMPLS };
+	    IMPL_MIX, IMPL_ZMQ_TCP, NR_IMPLS };
 static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq",
-					  "nng", "shm" };
+					  "nng", "shm", "libxs-mix",
+					  "zmq-tcp" };
 
 struct sub_state {
 	volatile int warm;		/* got a warm-up record */
@@ -112,6 +124,7 @@ static struct shared *sh;
 static enum impl impl;
 static int nsubs, rec_size, duration_ms = 2000;
 static char endpoint[128];		/* AF_XS name or ipc:// path */
+static char tcp_url[64];		/* libxs-mix, zmq-tcp */
 static struct shmring *ring;		/* shm */
 static int unix_fds[MAX_SUBS][2];
 static pid_t pids[MAX_SUBS], publisher;
@@ -344,7 +357,7 @@ static int nng_recv1(struct one_rx *rx)
 	return (int)sz;
 }
 
-static void sub_libxs(struct sub_state *st)
+static void sub_libxs(struct sub_state *st, int remote)
 {
 	static struct one_rx rx = { .recv1 = lib_recv1 };
 	char url[160];
@@ -356,7 +369,10 @@ static void sub_libxs(struct sub_state *st)
 	rx.sock = xs_socket(ctx, XS_SUB);
 	if (!rx.sock)
 		die("xs_socket");
-	snprintf(url, sizeof(url), "ipc://%s", endpoint);
+	if (remote)
+		snprintf(url, sizeof(url), "%s", tcp_url);
+	else
+		snprintf(url, sizeof(url), "ipc://%s", endpoint);
 	if (xs_setsockopt(rx.sock, XS_SUBSCRIBE, "", 0) ||
 	    xs_setsockopt(rx.sock, XS_RCVTIMEO, &timeo, sizeof(timeo)))
 		die("xs_setsockopt");
@@ -489,12 +505,16 @@ static void run_sub(int idx)
 		sub_xs(st);
 		break;
 	case IMPL_LIBXS:
-		sub_libxs(st);
+		sub_libxs(st, 0);
+		break;
+	case IMPL_MIX:
+		sub_libxs(st, idx % 2);
 		break;
 	case IMPL_UNIX:
 		sub_unix(st, idx);
 		break;
 	case IMPL_ZMQ:
+	case IMPL_ZMQ_TCP:
 		sub_zmq(st);
 		break;
 	case IMPL_NNG:
@@ -537,6 +557,7 @@ static void pub_open(struct pub *p)
 		}
 		break;
 	case IMPL_LIBXS:
+	case IMPL_MIX:
 		p->ctx = xs_init();
 		p->sock = p->ctx ? xs_socket(p->ctx, XS_PUB) : NULL;
 		if (!p->sock)
@@ -544,12 +565,15 @@ static void pub_open(struct pub *p)
 		snprintf(url, sizeof(url), "ipc://%s", endpoint);
 		if (xs_bind(p->sock, url) < 0)
 			die("xs_bind");
+		if (impl == IMPL_MIX && xs_bind(p->sock, tcp_url) < 0)
+			die("xs_bind(tcp)");
 		break;
 	case IMPL_UNIX:
 		for (i = 0; i < nsubs; i++)
 			close(unix_fds[i][1]);
 		break;
 	case IMPL_ZMQ:
+	case IMPL_ZMQ_TCP:
 		p->ctx = zmq_ctx_new();
 		p->sock = p->ctx ? zmq_socket(p->ctx, ZMQ_PUB) : NULL;
 		if (!p->sock)
@@ -606,6 +630,7 @@ static int pub_send(struct pub *p, int n, int ending)
 			die("sendmmsg");
 		return r;
 	case IMPL_LIBXS:
+	case IMPL_MIX:
 		for (i = 0; i < n; i++)
 			if (xs_send(p->sock, rec, rec_size, 0) != rec_size)
 				die("xs_send");
@@ -618,6 +643,7 @@ static int pub_send(struct pub *p, int n, int ending)
 					die("send(AF_UNIX)");
 		return n;
 	case IMPL_ZMQ:
+	case IMPL_ZMQ_TCP:
 		for (i = 0; i < n; i++)
 			if (zmq_send(p->sock, rec, rec_size, 0) != rec_size)
 				die("zmq_send");
@@ -657,6 +683,7 @@ static void pub_close(struct pub *p)
 		close(p->fd);
 		break;
 	case IMPL_LIBXS:
+	case IMPL_MIX:
 		xs_close(p->sock);
 		xs_term(p->ctx);
 		break;
@@ -665,6 +692,7 @@ static void pub_close(struct pub *p)
 			close(unix_fds[i][0]);
 		break;
 	case IMPL_ZMQ:
+	case IMPL_ZMQ_TCP:
 		zmq_close(p->sock);
 		zmq_ctx_term(p->ctx);
 		break;
@@ -718,7 +746,7 @@ static int all_ended(int *cold)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fanout -i xs|libxs|unix|zmq|nng|shm -n SUBS "
+	fprintf(stderr, "usage: fanout -i xs|libxs|unix|zmq|nng|shm|libxs-mix|zmq-tcp -n SUBS "
 		"-s SIZE "
 		"[-d MS] [-H]\n");
 	exit(2);
@@ -785,6 +813,10 @@ int main(int argc, char **argv)
 	else
 		snprintf(endpoint, sizeof(endpoint), "bench.fanout.%d",
 			 (int)getpid());
+	snprintf(tcp_url, sizeof(tcp_url), "tcp://127.0.0.1:%d",
+		 20000 + (int)getpid() % 20000);
+	if (impl == IMPL_ZMQ_TCP)
+		snprintf(endpoint, sizeof(endpoint), "%s", tcp_url);
 	if (impl == IMPL_UNIX)
 		for (i = 0; i < nsubs; i++)
 			if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, unix_fds[i]))

@@ -33,7 +33,7 @@ vm_ms=${FANOUT_DURATION_MS:-300}
 native_ms=${FANOUT_NATIVE_MS:-3000}
 # the guest gets its environment from the command line only
 guest_env=
-for v in FANOUT_SUBS FANOUT_SIZES FANOUT_IMPLS FANOUT_REPS; do
+for v in FANOUT_SUBS FANOUT_SIZES FANOUT_IMPLS FANOUT_REPS FANOUT_TCP_SUBS; do
 	[[ -n ${!v:-} ]] && guest_env+="$v='${!v}' "
 	export "${v?}"
 done
@@ -283,6 +283,25 @@ md=$results/fanout.md
 	if [[ -n $fails ]]; then
 		echo
 		echo "Runs that failed (a point still in the tables comes from its other pass): $fails."
+	fi
+	echo
+	echo "## Local and remote subscribers at once (tcp:// through libzmq)"
+	echo
+	echo "One libxs PUB bound to an AF_XS name and to \`tcp://127.0.0.1\`: even-numbered subscribers are local (libxs, through the"
+	echo "kernel), odd-numbered ones \"remote\" (libxs over tcp, which libxs carries on libzmq; here on the loopback, in one guest),"
+	echo "against libzmq alone with every subscriber over tcp, as a deployment across hosts would otherwise run. 64-byte records,"
+	echo "best pass per point."
+	echo
+	sed -n 's/^@@FANOUT-TCP //p' "$out/vm.log" | sort -t, -k1,1 -k2,2n -k7,7nr | awk -F, '!seen[$1 "," $2]++' >"$out/vm-tcp.csv"
+	if [[ -s $out/vm-tcp.csv ]]; then
+		echo "| N | libxs local+tcp rec/s | libzmq tcp rec/s | ratio | publisher CPU ns/record: libxs local+tcp | libzmq tcp |"
+		echo "|---|---|---|---|---|---|"
+		awk -F, '{ r[$1 "," $2] = $7; c[$1 "," $2] = $8; n[$2] = 1 }
+			END { for (k in n) printf "| %d | %.0f | %.0f | %s | %.0f | %.0f |\n", k, r["libxs-mix," k], r["zmq-tcp," k],
+				r["zmq-tcp," k] > 0 ? sprintf("%.2fx", r["libxs-mix," k] / r["zmq-tcp," k]) : "-",
+				c["libxs-mix," k], c["zmq-tcp," k] }' "$out/vm-tcp.csv" | sort -t'|' -k2,2n
+	else
+		echo "Not run (FANOUT_TCP_SUBS empty) or no result."
 	fi
 	echo
 	echo "## Native"
