@@ -96,6 +96,12 @@ if ((${#have_kmod[@]})); then
 	make -C "$kdir" M="$repo/kmod" -j"$jobs" modules || fail_build module
 	cp kmod/af_xs.ko "$ko"
 	modinfo -F vermagic "$ko"
+	# and once as DKMS builds it on a user's machine (dkms.conf)
+	if [[ $kernel == release ]]; then
+		step "DKMS build against $kdir"
+		st=0; scripts/dkms-check.sh "$kdir" || st=$?
+		result dkms $st
+	fi
 fi
 if [[ -f libxs/Makefile ]]; then
 	step libxs
