@@ -39,7 +39,7 @@ pkgs=(
 	libelf-dev libssl-dev kmod xz-utils dwarves pkg-config perl gzip
 	util-linux libzmq3-dev
 )
-((demo)) || pkgs+=(mandoc linux-source-6.1 sparse gnuplot-nox liburing-dev libnng-dev dkms)
+((demo)) || pkgs+=(mandoc linux-source-6.1 sparse gnuplot-nox liburing-dev libnng-dev dkms openssl)
 
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 updated=0
