@@ -419,32 +419,6 @@ int xs_getsockopt(void *p, int option, void *optval, size_t *optvallen)
 	case XS_SNDHWM:
 	case XS_RCVHWM:
 	case XS_LINGER:
-		if (*optvallen < sizeof(int)) {
-			errno = EINVAL;
-			return -1;
-		}
-		len = sizeof(v);
-		if (kernel_get(s, option, &v, &len))
-			return -1;
-		return give(optval, optvallen, &v, sizeof(int));
-
-	case XS_MAXMSGSIZE:
-		if (*optvallen < sizeof(uint64_t)) {
-			errno = EINVAL;
-			return -1;
-		}
-		len = sizeof(k);
-		if (kernel_get(s, option, &k, &len))
-			return -1;
-		/* -1 (no limit) reads back as all ones, as in Crossroads. */
-		return give(optval, optvallen, &k, sizeof(uint64_t));
-
-	case XS_IDENTITY:
-		len = sizeof(id);
-		if (kernel_get(s, option, id, &len))
-			return -1;
-		return give(optval, optvallen, id, len);
-
 	case XS_PEERS:
 	case XS_SUBSCRIBERS:
 	case XS_PREFIXES:
@@ -458,6 +432,7 @@ int xs_getsockopt(void *p, int option, void *optval, size_t *optvallen)
 			return -1;
 		return give(optval, optvallen, &v, sizeof(int));
 
+	case XS_MAXMSGSIZE:
 	case XS_EVENTS_LOST:
 		if (*optvallen < sizeof(uint64_t)) {
 			errno = EINVAL;
@@ -466,7 +441,14 @@ int xs_getsockopt(void *p, int option, void *optval, size_t *optvallen)
 		len = sizeof(k);
 		if (kernel_get(s, option, &k, &len))
 			return -1;
+		/* a limit of -1 (none) reads back as all ones, as in Crossroads */
 		return give(optval, optvallen, &k, sizeof(uint64_t));
+
+	case XS_IDENTITY:
+		len = sizeof(id);
+		if (kernel_get(s, option, id, &len))
+			return -1;
+		return give(optval, optvallen, id, len);
 
 	case XS_STATS:
 		/* as much of xs_stats_t as the buffer holds, as the kernel */

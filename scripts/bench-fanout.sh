@@ -27,6 +27,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$repo/scripts/bench-lib.sh"
 out=$repo/build/bench-fanout
 results=${FANOUT_RESULTS:-$repo/bench/results}
 vm_ms=${FANOUT_DURATION_MS:-300}
@@ -41,29 +43,8 @@ done
 run_benchmark() {
 	# --- build ---
 	command -v gnuplot >/dev/null || { echo "bench-fanout: gnuplot missing: run make setup" >&2; exit 2; }
-	# shellcheck disable=SC1091
-	. "${XS_CACHE:-$HOME/.cache/af_xs}/release.env"
-	make -C "$repo/libxs" >/dev/null
-	make -C "$repo/bench"
-	rm -rf "$out"
-	mkdir -p "$out/vm/scripts" "$out/vm/empty" "$out/src" "$results"
-	# The module is built from a copy of the sources against the release
-	# kernel's headers: a `make check-debug` rebuilding kmod/ for the debug
-	# kernel meanwhile cannot hand the guest the wrong module.
-	cp -r "$repo/kmod" "$repo/uapi" "$out/src/"
-	make -s -C "$XS_RELEASE_KDIR" M="$out/src/kmod" clean >/dev/null 2>&1 || true
-	make -C "$XS_RELEASE_KDIR" M="$out/src/kmod" -j"$(nproc)" modules >"$out/kmod-build.log" 2>&1 ||
-		{ cat "$out/kmod-build.log" >&2; exit 1; }
-
-	# what was measured: the last commit of the module's sources
-	{
-		echo "$(git -C "$repo" describe --always --dirty) (tree);"
-		echo "kmod/ and uapi/ last changed in"
-		git -C "$repo" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M' -- kmod uapi
-		git -C "$repo" diff --quiet HEAD -- kmod uapi || echo "+ uncommitted changes"
-	} 2>/dev/null | paste -sd' ' >"$out/revision"
+	bench_prepare "$out" "$results"
 	cut -d' ' -f1-3 /proc/loadavg >"$out/load-before"
-	date -u '+%Y-%m-%d %H:%M UTC' >"$out/date"
 
 	# --- one VM boot ---
 	# vm-run.sh keeps its initramfs and log under <its repo>/build/vm-release;

@@ -24,6 +24,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$repo/scripts/bench-lib.sh"
 out=$repo/build/bench-latency
 results=${LATENCY_RESULTS:-$repo/bench/results}
 rounds=${LATENCY_ROUNDS:-600}
@@ -35,26 +37,7 @@ impls=${LATENCY_IMPLS:-xs libxs unix zmq nng shm}
 
 run_vm() {
 	# --- build ---
-	# The module is built from a copy of the sources against the release
-	# kernel's headers, so that a `make check-debug` rebuilding kmod/ for the
-	# other tier meanwhile cannot hand the guest the wrong module.
-	# shellcheck disable=SC1091
-	. "${XS_CACHE:-$HOME/.cache/af_xs}/release.env"
-	make -C "$repo/libxs" >/dev/null
-	make -C "$repo/bench" >/dev/null
-	rm -rf "$out"
-	mkdir -p "$out/vm/scripts" "$out/vm/empty" "$out/src" "$results"
-	cp -r "$repo/kmod" "$repo/uapi" "$out/src/"
-	make -s -C "$XS_RELEASE_KDIR" M="$out/src/kmod" clean >/dev/null 2>&1 || true
-	make -C "$XS_RELEASE_KDIR" M="$out/src/kmod" -j"$(nproc)" modules >"$out/kmod-build.log" 2>&1 ||
-		{ cat "$out/kmod-build.log" >&2; exit 1; }
-	{
-		echo "$(git -C "$repo" describe --always --dirty) (tree);"
-		echo "kmod/ and uapi/ last changed in"
-		git -C "$repo" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M' -- kmod uapi
-		git -C "$repo" diff --quiet HEAD -- kmod uapi || echo "+ uncommitted changes"
-	} 2>/dev/null | paste -sd' ' >"$out/revision"
-	date -u '+%Y-%m-%d %H:%M UTC' >"$out/date"
+	bench_prepare "$out" "$results"
 
 	# The guest's part: every point $reps times, implementations interleaved
 	# so that a slow spell of the host does not hit one of them only.

@@ -21,6 +21,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=scripts/bench-lib.sh
+. "$repo/scripts/bench-lib.sh"
 out=$repo/build/bench-thr
 results=${THR_RESULTS:-$repo/bench/results}
 ms=${THR_DURATION_MS:-500}
@@ -29,26 +31,7 @@ impls=${THR_IMPLS:-xs libxs unix zmq nng shm}
 sizes=${THR_SIZES:-64 4096}
 
 run_vm() {
-	# shellcheck disable=SC1091
-	. "${XS_CACHE:-$HOME/.cache/af_xs}/release.env"
-	make -C "$repo/libxs" >/dev/null
-	make -C "$repo/bench" >/dev/null
-	rm -rf "$out"
-	mkdir -p "$out/vm/scripts" "$out/vm/empty" "$out/src" "$results"
-	# The module is built from a copy of the sources against the release
-	# kernel's headers: a `make check-debug` rebuilding kmod/ for the
-	# debug kernel meanwhile cannot hand the guest the wrong module.
-	cp -r "$repo/kmod" "$repo/uapi" "$out/src/"
-	make -s -C "$XS_RELEASE_KDIR" M="$out/src/kmod" clean >/dev/null 2>&1 || true
-	make -C "$XS_RELEASE_KDIR" M="$out/src/kmod" -j"$(nproc)" modules >"$out/kmod-build.log" 2>&1 ||
-		{ cat "$out/kmod-build.log" >&2; exit 1; }
-	{
-		echo "$(git -C "$repo" describe --always --dirty) (tree);"
-		echo "kmod/ and uapi/ last changed in"
-		git -C "$repo" log -1 --format='%h (%cd)' --date=format:'%Y-%m-%d %H:%M' -- kmod uapi
-		git -C "$repo" diff --quiet HEAD -- kmod uapi || echo "+ uncommitted changes"
-	} 2>/dev/null | paste -sd' ' >"$out/revision"
-	date -u '+%Y-%m-%d %H:%M UTC' >"$out/date"
+	bench_prepare "$out" "$results"
 
 	cat >"$out/thr-matrix.sh" <<-GUEST
 	#!/bin/sh
