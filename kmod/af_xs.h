@@ -246,6 +246,7 @@ struct xs_sock {
 	int			survey_timeout;	/* ms, -1: none */
 	s64			maxmsgsize;
 	bool			rcv_held;	/* XS_RCVHELD */
+	int			snd_err;	/* XS_SNDERR, positive */
 	atomic64_t		drops;		/* records we could not deliver */
 	atomic64_t		missed;		/* records dropped on the way to us */
 

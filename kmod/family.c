@@ -443,6 +443,7 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 			return -EINVAL;
 		return xs_name_remove(xs, name, val, optname == XS_UNBIND);
 	case XS_RCVMORE:
+	case XS_SNDERR:
 	case XS_TYPE:
 	case XS_DROPS:
 	case XS_MISSED:
@@ -525,6 +526,9 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 		break;
 	case XS_RCVHELD:
 		v.i = READ_ONCE(xs->rcv_held);
+		break;
+	case XS_SNDERR:
+		v.i = xchg(&xs->snd_err, 0);
 		break;
 	case XS_MAXMSGSIZE:
 		v.s = READ_ONCE(xs->maxmsgsize);

@@ -417,12 +417,12 @@ static bool xs_record_too_big(struct xs_sock *xs, struct xs_record *rec,
 /*
  * A part refused after its record began.  sendmmsg(2) returns only how
  * many entries went and drops the error of the one that did not, so the
- * error is also kept for SO_ERROR (as the socket layer keeps a lost
- * recvmmsg error in sk_err).  No other path of the family reads sk_err.
+ * error is also kept for XS_SNDERR.  Not in sk_err: the next recvmmsg of
+ * a socket that also receives would return it.
  */
 static int xs_part_failed(struct xs_sock *xs, int err)
 {
-	WRITE_ONCE(xs->sk.sk_err, -err);
+	WRITE_ONCE(xs->snd_err, -err);
 	return err;
 }
 

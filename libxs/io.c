@@ -465,7 +465,7 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
  * first part the kernel refuses a part only for the record's size
  * (EMSGSIZE: the record is gone) or for memory (ENOMEM: the record stays
  * as it was before that part).  sendmmsg(2) loses that error when some
- * entries went: the kernel keeps it for SO_ERROR.  The call that sends
+ * entries went: the kernel keeps it for XS_SNDERR.  The call that sends
  * the last part reports it; after ENOMEM the parts the kernel did not
  * take stay here, so repeating that call carries on where it stopped.
  * A large part is not copied: what is kept goes first, then the part by
@@ -530,7 +530,7 @@ static int pend_flush(struct xsl_socket *s, const void *last, size_t len,
 	} else {
 		socklen_t l = sizeof(err);
 
-		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &l) || !err)
+		if (getsockopt(s->fd, SOL_XS, XS_SNDERR, &err, &l) || !err)
 			err = EIO;
 	}
 	if (err == EMSGSIZE) {

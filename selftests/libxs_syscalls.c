@@ -15,7 +15,7 @@
  * - A bare poll on XS_FD sees the parts libxs read ahead (XS_RCVHELD).
  * - A record that outgrows XS_MAXMSGSIZE midway is refused whole, with
  *   EMSGSIZE, by the call that sends its last part (the kernel keeps the
- *   error sendmmsg could not return for SO_ERROR); nothing of it arrives
+ *   error sendmmsg could not return for XS_SNDERR); nothing of it arrives
  *   and the next record does.
  */
 #define _GNU_SOURCE

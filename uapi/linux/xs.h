@@ -91,6 +91,13 @@ struct sockaddr_xs {
  * poll on the descriptor sees those parts too.  Only the caller clears it.
  */
 #define XS_RCVHELD		80
+/*
+ * int, read-only, read once: the error of a part refused after its record
+ * had begun (EMSGSIZE: the record is dropped; ENOMEM: it stays as it was
+ * before that part), which sendmmsg(2) cannot return when some entries
+ * went.  0 when there is none.
+ */
+#define XS_SNDERR		81
 #define XS_PEERS		68	/* int, read-only: peers attached now */
 #define XS_SUBSCRIBERS		69	/* int, read-only, PUB/XPUB: peers subscribed */
 #define XS_PREFIXES		70	/* int, read-only, PUB/XPUB: distinct prefixes */
