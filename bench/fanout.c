@@ -565,7 +565,14 @@ static void pub_open(struct pub *p)
 		snprintf(url, sizeof(url), "ipc://%s", endpoint);
 		if (xs_bind(p->sock, url) < 0)
 			die("xs_bind");
-		if (impl == IMPL_MIX && xs_bind(p->sock, tcp_url) < 0)
+		/*
+		 * As the zmq publisher: records for subscribers that have
+		 * gone are not waited for at xs_term (libzmq's linger).
+		 */
+		if (impl == IMPL_MIX &&
+		    (xs_setsockopt(p->sock, XS_LINGER, &linger,
+				   sizeof(linger)) ||
+		     xs_bind(p->sock, tcp_url) < 0))
 			die("xs_bind(tcp)");
 		break;
 	case IMPL_UNIX:

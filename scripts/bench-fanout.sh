@@ -279,7 +279,7 @@ md=$results/fanout.md
 		echo "|---|---|---|---|---|---|"
 		awk -F, '{ r[$1 "," $2] = $7; c[$1 "," $2] = $8; n[$2] = 1 }
 			END { for (k in n) printf "| %d | %.0f | %.0f | %s | %.0f | %.0f |\n", k, r["libxs-mix," k], r["zmq-tcp," k],
-				r["zmq-tcp," k] > 0 ? sprintf("%.2fx", r["libxs-mix," k] / r["zmq-tcp," k]) : "-",
+				(r["zmq-tcp," k] > 0 ? sprintf("%.2fx", r["libxs-mix," k] / r["zmq-tcp," k]) : "-"),
 				c["libxs-mix," k], c["zmq-tcp," k] }' "$out/vm-tcp.csv" | sort -t'|' -k2,2n
 	else
 		echo "Not run (FANOUT_TCP_SUBS empty) or no result."
