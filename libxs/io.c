@@ -576,7 +576,8 @@ static int pend_add(struct xsl_socket *s, const void *buf, size_t len,
 			if (pend_flush(s, NULL, 0, kflags))
 				return -1;
 		}
-		memcpy(p->buf + p->used, buf, len);
+		if (len)	/* an empty part may come with a null buf */
+			memcpy(p->buf + p->used, buf, len);
 		p->off[p->n] = p->used;
 		p->len[p->n++] = len;
 		p->used += len;
