@@ -24,19 +24,7 @@
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #include "kselftest_harness.h"
 
-void *zmq_ctx_new(void);
-int zmq_ctx_term(void *);
-void *zmq_socket(void *, int);
-int zmq_close(void *);
-int zmq_connect(void *, const char *);
-int zmq_send(void *, const void *, size_t, int);
-int zmq_recv(void *, void *, size_t, int);
-int zmq_setsockopt(void *, int, const void *, size_t);
-#define Z_REQ		3
-#define Z_SUB		2
-#define Z_SUBSCRIBE	6
-#define Z_LINGER	17
-#define Z_RCVTIMEO	27
+#include "xs_zmq.h"
 
 #define BRIDGE "/tools/xs_bridge"
 

@@ -20,17 +20,7 @@
 
 #include "kselftest_harness.h"
 
-/* A plain libzmq program's calls (zmq.h and xs.h define the same macros
- * differently, so they are declared here). */
-void *zmq_ctx_new(void);
-int zmq_ctx_term(void *);
-void *zmq_socket(void *, int);
-int zmq_close(void *);
-int zmq_bind(void *, const char *);
-int zmq_connect(void *, const char *);
-int zmq_send(void *, const void *, size_t, int);
-int zmq_recv(void *, void *, size_t, int);
-int zmq_setsockopt(void *, int, const void *, size_t);
+#include "xs_zmq.h"
 
 #define MAX_SOCKS 8
 
