@@ -22,6 +22,7 @@
 #include "compat.h"
 
 struct xs_sock;
+struct xs_ring;
 struct xs_pipe;
 struct xs_name;
 
@@ -196,6 +197,8 @@ struct xs_pattern {
 	void		(*release)(struct xs_sock *xs);
 	/* PUB/XPUB: XS_LOSSLESS applies; send_begin sees the first part. */
 	bool		lossless_opt;
+	/* XS_RX_RING allowed: records are read whole, from their start. */
+	bool		ring_ok;
 	/* Optional, no lock held: pattern options (-ENOPROTOOPT if not). */
 	int		(*setsockopt)(struct xs_sock *xs, int optname,
 				      sockptr_t optval, unsigned int optlen);
@@ -236,6 +239,7 @@ struct xs_sock {
 	u32			rx_count;
 	size_t			rx_bytes;	/* payload */
 	size_t			rx_mem;		/* charge: xs_msg.charge */
+	struct xs_ring		*ring;		/* XS_RX_RING (ring.c) or NULL */
 
 	/* Options, written under lock_sock(), read locklessly. */
 	u8			identity_len;	/* XS_IDENTITY, xs_topo_lock */
@@ -413,6 +417,18 @@ static inline bool xs_monitored(struct xs_sock *xs)
 {
 	return rcu_access_pointer(xs->monitor);
 }
+
+/* ring.c */
+int xs_ring_setup(struct xs_sock *xs, sockptr_t optval, unsigned int optlen);
+int xs_ring_size(struct xs_sock *xs);
+void xs_ring_release(struct xs_sock *xs);
+int xs_ring_mmap(struct xs_sock *xs, struct vm_area_struct *vma);
+bool xs_ring_nonempty(struct xs_sock *xs);
+bool xs_ring_arm(struct xs_sock *xs);
+void xs_ring_wake(struct xs_sock *xs);
+bool xs_ring_put(struct xs_sock *rx, struct xs_record *rec,
+		 struct xs_part *start);
+bool xs_ring_filling(struct xs_sock *xs);
 
 /* pubsub.c */
 int xs_pub_counts(struct xs_sock *xs, u32 *subscribers, u32 *prefixes);

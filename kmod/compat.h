@@ -8,6 +8,7 @@
 #define _AF_XS_COMPAT_H
 
 #include <linux/fs.h>
+#include <linux/mm.h>
 #include <linux/mount.h>
 #include <net/sock.h>
 
@@ -50,6 +51,27 @@ static inline int xs_vfs_unlink(const struct path *parent,
 #else
 	return vfs_unlink(mnt_user_ns(parent->mnt), d_inode(parent->dentry),
 			  dentry, NULL);
+#endif
+}
+
+/* vm_flags became read-only, changed through helpers, in 6.3. */
+static inline void xs_vm_flags_set(struct vm_area_struct *vma,
+				   unsigned long flags)
+{
+#ifdef XS_HAVE_VM_FLAGS_SET
+	vm_flags_set(vma, flags);
+#else
+	vma->vm_flags |= flags;
+#endif
+}
+
+static inline void xs_vm_flags_clear(struct vm_area_struct *vma,
+				     unsigned long flags)
+{
+#ifdef XS_HAVE_VM_FLAGS_SET
+	vm_flags_clear(vma, flags);
+#else
+	vma->vm_flags &= ~flags;
 #endif
 }
 

@@ -218,6 +218,7 @@ static int xs_release(struct socket *sock)
 
 	xs_tx_purge(xs);
 	xs_rx_purge(xs, NULL, true);
+	xs_ring_release(xs);
 	if (xs->pat->release)
 		xs->pat->release(xs);
 
@@ -283,7 +284,8 @@ static __poll_t xs_poll(struct file *file, struct socket *sock,
 	if (shutdown & RCV_SHUTDOWN)
 		mask |= EPOLLRDHUP | EPOLLIN | EPOLLRDNORM;
 	if (xs->pat->can_recv &&
-	    (READ_ONCE(xs->rcv_held) || xs_readable(xs)))
+	    (READ_ONCE(xs->rcv_held) || xs_ring_nonempty(xs) ||
+	     xs_readable(xs) || xs_ring_arm(xs)))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	if (xs->pat->can_send && !(shutdown & SEND_SHUTDOWN) &&
 	    xs_writable(xs))
@@ -406,6 +408,11 @@ static int xs_setsockopt(struct socket *sock, int level, int optname,
 		/* a lossy publisher never waits: let waiting senders go */
 		xs_wake_writer(xs);
 		return 0;
+	case XS_RX_RING:
+		lock_sock(sk);
+		err = xs_ring_setup(xs, optval, optlen);
+		release_sock(sk);
+		return err;
 	case XS_MAXMSGSIZE:
 		if (optlen != sizeof(s64))
 			return -EINVAL;
@@ -530,6 +537,9 @@ static int xs_getsockopt(struct socket *sock, int level, int optname,
 	case XS_SNDERR:
 		v.i = xchg(&xs->snd_err, 0);
 		break;
+	case XS_RX_RING:
+		v.i = xs_ring_size(xs);
+		break;
 	case XS_MAXMSGSIZE:
 		v.s = READ_ONCE(xs->maxmsgsize);
 		size = sizeof(s64);
@@ -623,6 +633,12 @@ static int xs_recvmsg(struct socket *sock, struct msghdr *msg, size_t len,
 	return xs_recv_part(xs, msg, len, flags);
 }
 
+static int xs_mmap(struct file *file, struct socket *sock,
+		   struct vm_area_struct *vma)
+{
+	return xs_ring_mmap(xs_sk(sock->sk), vma);
+}
+
 /*
  * .family is informational (the socket layer keys on net_proto_family and
  * sk_family, which carry the module parameter's value).
@@ -644,7 +660,7 @@ static const struct proto_ops xs_ops = {
 	.getsockopt	= xs_getsockopt,
 	.sendmsg	= xs_sendmsg,
 	.recvmsg	= xs_recvmsg,
-	.mmap		= sock_no_mmap,
+	.mmap		= xs_mmap,
 };
 
 static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
@@ -665,6 +681,7 @@ static void xs_sock_init(struct xs_sock *xs, const struct xs_pattern *pat)
 	xs->rx_count = 0;
 	xs->rx_bytes = 0;
 	xs->rx_mem = 0;
+	xs->ring = NULL;
 	xs->pending_mem = 0;
 	xs->sndhwm = XS_HWM_DEFAULT;
 	xs->rcvhwm = XS_HWM_DEFAULT;

@@ -18,6 +18,7 @@ const struct xs_pattern xs_pair_pattern = {
 	.peers		= BIT(XSPROTO_PAIR),
 	.can_send	= true,
 	.can_recv	= true,
+	.ring_ok	= true,
 	.attach		= xs_pair_attach,
 	.detach		= xs_rr_detach,
 	.send_begin	= xs_rr_send_begin,

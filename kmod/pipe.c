@@ -186,6 +186,17 @@ static void xs_pipe_deliver_one(struct xs_sock *from, struct xs_pipe_end *me,
 	rx = to->xs;
 	if (!rx && to->idx == XS_CONN)
 		goto drop;
+	/* a reader with a ring whose queue is empty gets a copy there */
+	if (rx && rx->ring && xs_ring_put(rx, rec, start ?: xs_rec_first(rec))) {
+		if (reserved)
+			xs_msg_free(reserved);
+		xs_pipe_unreserve(me);
+		if (from->defer_wakes && !xs_ring_filling(rx))
+			xs_defer_wake(from, me);
+		else
+			xs_ring_wake(rx);
+		return;
+	}
 	if (!m)
 		m = xs_msg_alloc();
 	reason = XS_REASON_NOMEM;
@@ -300,7 +311,9 @@ void xs_flush_wakes(struct xs_sock *xs)
 			continue;
 		pe->wake_pending = false;
 		rx = xs_other_end(pe)->xs;
-		if (rx)
+		if (rx && rx->ring)
+			xs_ring_wake(rx);
+		else if (rx)
 			rx->sk.sk_data_ready(&rx->sk);
 	}
 }

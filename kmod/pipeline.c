@@ -23,6 +23,7 @@ const struct xs_pattern xs_pull_pattern = {
 	.name		= "PULL",
 	.peers		= BIT(XSPROTO_PUSH),
 	.can_recv	= true,
+	.ring_ok	= true,
 	.attach		= xs_recv_only_attach,
 	.detach		= xs_no_detach,
 };

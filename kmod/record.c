@@ -901,8 +901,17 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 			if (ret)
 				break;
 		}
+		/*
+		 * The ring's records are older than the queue's: they are
+		 * read first, from the ring (ring.c).  Before sleeping, ask
+		 * for a wake-up when one arrives there.  A record begun
+		 * from the queue is older than the ring's: it is finished.
+		 */
+		ret = -EAGAIN;
+		if (xs_ring_nonempty(xs) && !xs_reading_mine(xs))
+			break;
 		ret = xs_recv_try(xs, msg, len, flags);
-		if (ret != -EAGAIN)
+		if (ret != -EAGAIN || (waiting && xs_ring_arm(xs)))
 			break;
 		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {
 			ret = 0;

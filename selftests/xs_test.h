@@ -1304,6 +1304,138 @@ out:
 	return v;
 }
 
+/* ---- receive rings (XS_RX_RING) -------------------------------------- */
+
+/* A reader's view of a socket's ring, written here from the uapi rules. */
+struct xs_tring {
+	struct xs_ring_ctrl *ctrl;
+	const unsigned char *data;
+	uint32_t size;
+	uint64_t tail;			/* what we released */
+};
+
+struct xs_tpart {
+	const unsigned char *data;
+	uint32_t len;
+};
+
+/* Give @fd a ring of @size bytes and map it; -1 with errno on failure. */
+static inline int xs_tring_open(struct xs_tring *r, int fd, uint32_t size)
+{
+	struct xs_ring_req req = { .size = size };
+	void *c, *d;
+
+	memset(r, 0, sizeof(*r));
+	if (setsockopt(fd, SOL_XS, XS_RX_RING, &req, sizeof(req)))
+		return -1;
+	c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		 XS_RING_OFF_CTRL);
+	if (c == MAP_FAILED)
+		return -1;
+	d = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, XS_RING_OFF_DATA);
+	if (d == MAP_FAILED) {
+		munmap(c, 4096);
+		return -1;
+	}
+	r->ctrl = c;
+	r->data = d;
+	r->size = size;
+	r->tail = __atomic_load_n(&r->ctrl->tail, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static inline void xs_tring_close(struct xs_tring *r)
+{
+	if (r->ctrl)
+		munmap(r->ctrl, 4096);
+	if (r->data)
+		munmap((void *)r->data, r->size);
+	r->ctrl = NULL;
+	r->data = NULL;
+}
+
+/*
+ * The next record: its number of parts (the first @max described in @p)
+ * and in *end the position to release it at; 0 when the ring is empty, -1
+ * when an entry breaks the uapi rules (never, from a correct kernel).
+ */
+static inline int xs_tring_peek(struct xs_tring *r, struct xs_tpart *p,
+				int max, uint64_t *end)
+{
+	uint64_t head = __atomic_load_n(&r->ctrl->head, __ATOMIC_ACQUIRE);
+	uint64_t pos = r->tail;
+	const struct xs_ring_rec *e;
+	const struct xs_ring_part *ph;
+	uint32_t off, used, i;
+
+	for (;;) {
+		if (pos == head)
+			return 0;
+		if (head - pos > r->size || (pos & 7))
+			return -1;
+		off = pos & (r->size - 1);
+		e = (const void *)(r->data + off);
+		if (e->size < sizeof(*e) || (e->size & 7) ||
+		    e->size > r->size - off || e->size > head - pos)
+			return -1;
+		if (e->nparts)
+			break;
+		pos += e->size;		/* padding to the area's end */
+		r->tail = pos;
+	}
+	used = sizeof(*e);
+	for (i = 0; i < e->nparts; i++) {
+		if (used + sizeof(*ph) > e->size)
+			return -1;
+		ph = (const void *)(r->data + off + used);
+		used += sizeof(*ph);
+		if (ph->len > e->size - used)
+			return -1;
+		if ((int)i < max) {
+			p[i].data = r->data + off + used;
+			p[i].len = ph->len;
+		}
+		used += (ph->len + 7) & ~7u;
+	}
+	if (used != e->size)
+		return -1;
+	*end = pos + e->size;
+	return (int)e->nparts;
+}
+
+static inline void xs_tring_release(struct xs_tring *r, uint64_t end)
+{
+	r->tail = end;
+	__atomic_store_n(&r->ctrl->tail, end, __ATOMIC_RELEASE);
+}
+
+/*
+ * Take the next record as its parts joined by '|' into @buf (NUL ended):
+ * its number of parts, 0 if none, -1 if malformed or too long.
+ */
+static inline int xs_tring_str(struct xs_tring *r, char *buf, size_t len)
+{
+	struct xs_tpart p[16];
+	size_t used = 0;
+	uint64_t end;
+	int n, i;
+
+	n = xs_tring_peek(r, p, 16, &end);
+	if (n <= 0 || n > 16)
+		return n > 16 ? -1 : n;
+	for (i = 0; i < n; i++) {
+		if (used + p[i].len + 2 > len)
+			return -1;
+		if (i)
+			buf[used++] = '|';
+		memcpy(buf + used, p[i].data, p[i].len);
+		used += p[i].len;
+	}
+	buf[used] = 0;
+	xs_tring_release(r, end);
+	return n;
+}
+
 /* ---- harness glue ---------------------------------------------------- */
 
 static inline void xs_scale_timeouts(void)

@@ -196,6 +196,66 @@ struct xs_event {
  * XS_IDENTITY may not start with zero nor be 4 bytes with the top bit set.
  */
 
+/*
+ * The receive ring (XS_RX_RING): records placed by the kernel in memory the
+ * reader maps from its socket, read without a system call.  PAIR, PULL,
+ * SUB and XSUB sockets may have one; it is set once and lives as long as
+ * the socket.  Two mappings, both MAP_SHARED:
+ *   XS_RING_OFF_CTRL  one page, read-write: struct xs_ring_ctrl
+ *   XS_RING_OFF_DATA  the data area, xs_ring_req.size bytes, read-only
+ * A record goes into the ring when the socket's queue is empty and the
+ * ring has room for it whole, else into the queue, under the queue's usual
+ * limits (XS_RCVHWM, SO_RCVBUF): the ring is room ahead of the queue, and
+ * every record of the ring is older than every record of the queue.  So
+ * a reader empties the ring before it calls recv, which fails with EAGAIN
+ * (even blocking) while the ring holds a record.
+ *
+ * Entries start at multiples of 8 bytes of the data area, at offset
+ * position % size: a struct xs_ring_rec, then per part a struct
+ * xs_ring_part and the part's bytes padded to 8.  An entry with nparts 0
+ * fills the end of the area: skip it.  The reader reads the entries from
+ * tail to head, then stores the new tail (release order).
+ */
+#define XS_RX_RING		82	/* struct xs_ring_req, write-once; int size, read */
+#define XS_RING_OFF_CTRL	0x00000000ULL
+#define XS_RING_OFF_DATA	0x80000000ULL
+#define XS_RING_MIN		4096	/* size: a power of two from here... */
+#define XS_RING_REC_MAX		(64 << 10)	/* records beyond: queue only */
+
+struct xs_ring_req {
+	__u32	size;		/* data area bytes, a power of two */
+	__u32	flags;		/* 0 */
+};
+
+/*
+ * The control page.  head and tail count bytes since the ring was made.
+ * XS_RING_NEED_WAKEUP: set by a reader about to sleep (and by poll and
+ * recv when they find nothing to read); a sender that adds a record
+ * clears it and wakes the reader.  Without it set, records arrive
+ * without a wake-up: set it (a sequentially consistent store), then look
+ * at head again, before sleeping.
+ */
+#define XS_RING_NEED_WAKEUP	1
+
+struct xs_ring_ctrl {
+	__u64	head;		/* kernel: end of the last complete entry */
+	__u64	ctrl_pad0[7];
+	__u64	tail;		/* reader: end of what it has read */
+	__u64	ctrl_pad1[7];
+	__u32	flags;		/* XS_RING_x */
+	__u32	size;		/* the data area's size */
+};
+
+struct xs_ring_rec {
+	__u32	size;		/* bytes of the entry, this header included */
+	__u32	nparts;		/* 0: padding, skip to the area's start */
+};
+
+struct xs_ring_part {
+	__u32	len;		/* bytes of data following */
+	__u32	part_pad;
+};
+
 #define XS_IDENTITY_MAX		255
 #define XS_PREFIX_MAX		1024	/* longest XS_SUBSCRIBE prefix */
 #define XS_HWM_DEFAULT		1000
