@@ -384,6 +384,7 @@ int xs_close(void *p)
 		close(s->fd);
 	xsl_remote_close(s);
 	xsl_ring_free(s);
+	xsl_map_free(s);
 	xsl_pend_free(s);
 	xsl_ids_free(s);
 	while (s->nsubs)

@@ -69,6 +69,33 @@ struct part {
 	const unsigned char *data;
 	size_t len;
 	bool more;
+	bool mapped;		/* in the kernel's ring: see part_done */
+};
+
+/*
+ * The receive ring the kernel fills (XS_RX_RING, af_xs(7)): PAIR, PULL,
+ * SUB and XSUB sockets map one at their first receive, unless
+ * LIBXS_RING=0 is set (LIBXS_RING=<bytes> sets its size, a power of two).
+ * Its records are older than anything the kernel still queues (the kernel
+ * refuses recv while the ring holds one), and newer than the parts
+ * already read ahead, so parts are taken from the read-ahead ring first,
+ * then from the mapped ring, then from the kernel.  A record's entry is
+ * released (tail stored) once its last part has been copied out.  Before
+ * reporting EAGAIN, the library asks for a wake-up at the next record
+ * (XS_RING_NEED_WAKEUP), so that a program waiting on XS_FD, even
+ * edge-triggered, is woken.
+ */
+#define MAP_DEFAULT	((uint32_t)512 << 10)
+
+struct xsl_map {
+	struct xs_ring_ctrl *ctrl;
+	const unsigned char *data;
+	uint32_t size;
+	uint64_t tail;			/* start of the current entry */
+	uint64_t end;			/* its end, 0 when none is open */
+	uint32_t off;			/* next part's offset in the area */
+	uint32_t left;			/* parts of it not taken yet */
+	uint32_t prev_off;		/* the part taken last, for part_unget */
 };
 
 /*
@@ -244,17 +271,205 @@ static ssize_t recv_direct(struct xsl_socket *s, void *buf, size_t len,
 	return n;
 }
 
+static uint32_t map_size_wanted(const struct xsl_socket *s)
+{
+	const char *env = getenv("LIBXS_RING");
+	unsigned long v;
+
+	switch (s->type) {
+	case XS_PAIR:
+	case XS_PULL:
+	case XS_SUB:
+	case XS_XSUB:
+		break;
+	default:
+		return 0;
+	}
+	if (!env || !*env)
+		return MAP_DEFAULT;
+	v = strtoul(env, NULL, 0);
+	return v > UINT32_MAX / 2 + 1 ? 0 : (uint32_t)v;
+}
+
+/* The socket's mapped ring, set up at the first call; NULL if none. */
+static struct xsl_map *map_get(struct xsl_socket *s)
+{
+	struct xs_ring_req req = { 0 };
+	struct xsl_map *m;
+	void *c, *d;
+
+	if (s->map || s->no_map)
+		return s->map;
+	s->no_map = true;
+	req.size = map_size_wanted(s);
+	if (!req.size ||
+	    setsockopt(s->fd, SOL_XS, XS_RX_RING, &req, sizeof(req)))
+		return NULL;	/* an old module, or no room: the queue only */
+	m = calloc(1, sizeof(*m));
+	c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd,
+		 XS_RING_OFF_CTRL);
+	d = mmap(NULL, req.size, PROT_READ, MAP_SHARED, s->fd,
+		 XS_RING_OFF_DATA);
+	if (!m || c == MAP_FAILED || d == MAP_FAILED) {
+		/* the kernel fills a ring nobody reads: the queue takes over
+		 * once it is full, and recv keeps failing until then, so
+		 * this is fatal to the socket's receiving */
+		free(m);
+		if (c != MAP_FAILED)
+			munmap(c, 4096);
+		if (d != MAP_FAILED)
+			munmap(d, req.size);
+		s->map_broken = true;
+		return NULL;
+	}
+	m->ctrl = c;
+	m->data = d;
+	m->size = req.size;
+	m->tail = __atomic_load_n(&m->ctrl->tail, __ATOMIC_RELAXED);
+	s->map = m;
+	return m;
+}
+
+void xsl_map_free(struct xsl_socket *s)
+{
+	if (!s->map)
+		return;
+	munmap(s->map->ctrl, 4096);
+	munmap((void *)s->map->data, s->map->size);
+	free(s->map);
+	s->map = NULL;
+}
+
+/*
+ * Takes the next part of the mapped ring: 1, or 0 when it is empty.  The
+ * kernel wrote every entry and the reader cannot write the area, so the
+ * entries are well formed; they are still checked against the area's
+ * bounds, as a reader of shared memory should.
+ */
+static int map_take(struct xsl_socket *s, struct xsl_map *m, struct part *p)
+{
+	const struct xs_ring_part *ph;
+	const struct xs_ring_rec *e;
+	uint64_t head;
+
+	while (!m->end) {
+		head = __atomic_load_n(&m->ctrl->head, __ATOMIC_ACQUIRE);
+		if (head == m->tail)
+			return 0;
+		e = (const void *)(m->data + (m->tail & (m->size - 1)));
+		if (e->size < sizeof(*e) || (e->size & 7) ||
+		    e->size > head - m->tail)
+			return xsl_fail(s, EPROTO);
+		if (!e->nparts) {	/* padding to the area's end */
+			m->tail += e->size;
+			__atomic_store_n(&m->ctrl->tail, m->tail,
+					 __ATOMIC_RELEASE);
+			continue;
+		}
+		m->end = m->tail + e->size;
+		m->off = (uint32_t)((m->tail & (m->size - 1)) + sizeof(*e));
+		m->left = e->nparts;
+	}
+	ph = (const void *)(m->data + m->off);
+	if (m->off + sizeof(*ph) + ph->len > m->size)
+		return xsl_fail(s, EPROTO);
+	p->data = m->data + m->off + sizeof(*ph);
+	p->len = ph->len;
+	p->more = --m->left > 0;
+	p->mapped = true;
+	m->prev_off = m->off;
+	m->off += sizeof(*ph) + ((ph->len + 7) & ~7u);
+	return 1;
+}
+
+/* The last part of an entry was copied out: the kernel may reuse it. */
+static void map_release(struct xsl_map *m)
+{
+	m->tail = m->end;
+	m->end = 0;
+	__atomic_store_n(&m->ctrl->tail, m->tail, __ATOMIC_RELEASE);
+}
+
+/*
+ * Nothing to read: ask the kernel to wake this socket's pollers at the
+ * next record.  True if one came meanwhile.
+ */
+static bool map_arm(struct xsl_map *m)
+{
+	__atomic_store_n(&m->ctrl->flags, XS_RING_NEED_WAKEUP,
+			 __ATOMIC_SEQ_CST);
+	return __atomic_load_n(&m->ctrl->head, __ATOMIC_SEQ_CST) != m->tail;
+}
+
+/* The caller could not take part p: it is first in line again. */
+static void part_unget(struct xsl_socket *s, const struct part *p)
+{
+	if (p->mapped) {
+		s->map->off = s->map->prev_off;
+		s->map->left++;
+	} else {
+		s->ring->next--;
+		xsl_held_sync(s);
+	}
+}
+
+/* The caller copied part p out. */
+static void part_done(struct xsl_socket *s, const struct part *p)
+{
+	if (p->mapped && !p->more)
+		map_release(s->map);
+	else if (!p->mapped)
+		ring_trim(s, p);
+}
+
 /*
  * Makes the next part available in p, from the ring if it has one, else
  * by reading.  Returns 1 when the part went to the ring, 0 when the caller
  * must read it directly (no ring, or the next part is large).
  */
+static int next_queued(struct xsl_socket *s, int flags, struct part *p);
+
 static int next_part(struct xsl_socket *s, int flags, struct part *p)
+{
+	struct xsl_map *m;
+	int rc;
+
+	p->mapped = false;
+	if (xsl_has_buffered(s))
+		return ring_take(s, p) ? -1 : 1;
+	m = map_get(s);
+	if (s->map_broken)
+		return xsl_fail(s, ENOMEM);
+	/* a record begun from the queue is finished from there */
+	if (!m || (s->rcvmore && !m->end))
+		return next_queued(s, flags, p);
+	for (;;) {
+		rc = map_take(s, m, p);
+		if (rc)
+			return rc < 0 ? -1 : 1;
+		rc = next_queued(s, flags, p);
+		if (rc >= 0 || errno != EAGAIN)
+			return rc;
+		/* the ring got a record, or nothing came in time */
+		if (!map_arm(m))
+			return -1;
+	}
+}
+
+/*
+ * A direct read failed with EAGAIN: true if the ring got a record (read
+ * it instead), else the caller's pollers will be woken by the next one.
+ */
+static bool map_retry(struct xsl_socket *s)
+{
+	return errno == EAGAIN && s->map && map_arm(s->map);
+}
+
+/* next_part from the kernel's queue. */
+static int next_queued(struct xsl_socket *s, int flags, struct part *p)
 {
 	struct xsl_ring *r;
 
-	if (xsl_has_buffered(s))
-		return ring_take(s, p) ? -1 : 1;
 	r = ring_get(s);
 	/* Ask for the next size only while parts are large: small-part
 	 * streams then cost one system call per batch. */
@@ -349,12 +564,15 @@ int xs_recv(void *sp, void *buf, size_t len, int flags)
 		s->rcvmore = p.more;
 		return (int)p.len;
 	}
+retry:
 	rc = next_part(s, flags, &p);
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
 		n = recv_direct(s, buf, len, xsl_call_flags(s, flags, false),
 				&p.more);
+		if (n < 0 && map_retry(s))
+			goto retry;
 		if (n < 0)
 			return -1;
 		if (s->ring)
@@ -366,7 +584,7 @@ int xs_recv(void *sp, void *buf, size_t len, int flags)
 	if (len)
 		memcpy(buf, p.data, p.len < len ? p.len : len);
 	s->rcvmore = p.more;
-	ring_trim(s, &p);
+	part_done(s, &p);
 	return (int)p.len;
 }
 
@@ -411,6 +629,7 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		s->rcvmore = p.more;
 		return (int)p.len;
 	}
+retry:
 	rc = next_part(s, flags, &p);
 	if (rc < 0)
 		return -1;
@@ -419,12 +638,11 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		data = xsl_msg_prepare(&tmp, p.len);
 		if (!data) {
 			/* The part stays first in line for the next call. */
-			s->ring->next--;
-			xsl_held_sync(s);
+			part_unget(s, &p);
 			return -1;
 		}
 		memcpy(data, p.data, p.len);
-		ring_trim(s, &p);
+		part_done(s, &p);
 		xsl_msg_install(msg, &tmp, p.more);
 		s->rcvmore = p.more;
 		return (int)p.len;
@@ -437,6 +655,8 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		struct msghdr probe = { 0 };
 
 		n = recvmsg(s->fd, &probe, kflags | MSG_PEEK | MSG_TRUNC);
+		if (n < 0 && map_retry(s))
+			goto retry;
 		if (n < 0)
 			return xsl_fail(s, errno);
 		if (n == 0 && atomic_load(&s->terminated))
@@ -451,6 +671,8 @@ int xs_recvmsg(void *sp, xs_msg_t *msg, int flags)
 		s->ring->large = size >= BYPASS_MIN;
 	if (n < 0 || (size_t)n != size) {
 		xsl_msg_discard(&tmp);
+		if (n < 0 && map_retry(s))
+			goto retry;
 		/* Only a second reader of this socket could change the part
 		 * under us; Crossroads forbids that. */
 		return n < 0 ? -1 : xsl_fail(s, EAGAIN);

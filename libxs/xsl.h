@@ -49,6 +49,7 @@
 #define XSL_DEFAULT_MAX_SOCKETS	512
 
 struct xsl_ring;
+struct xsl_map;
 struct xsl_idmap;
 struct xsl_linger;
 
@@ -112,6 +113,9 @@ struct xsl_socket {
 	size_t nep, capep;
 	struct xsl_ring *ring;
 	bool no_ring;			/* read-ahead unavailable */
+	struct xsl_map *map;		/* the kernel's receive ring (io.c) */
+	bool no_map;			/* ... tried already */
+	bool map_broken;		/* set up but not mapped: fatal */
 	bool fd_watched;		/* XS_FD was asked for: keep XS_RCVHELD */
 	bool held_told;			/* ... as the kernel has it */
 	/* io.c: a record being sent, its parts after the first kept here */
@@ -158,6 +162,7 @@ int xsl_call_flags(const struct xsl_socket *s, int flags, bool sending);
 bool xsl_has_buffered(const struct xsl_socket *s);
 void xsl_held_sync(struct xsl_socket *s);
 void xsl_ring_free(struct xsl_socket *s);
+void xsl_map_free(struct xsl_socket *s);
 void xsl_pend_free(struct xsl_socket *s);
 
 /* translate.c: Crossroads' subscription and identity forms */
