@@ -25,6 +25,8 @@
  *                odd ones over tcp (libxs carries it on libzmq), as a
  *                host serving local and remote subscribers at once
  *         zmq-tcp  libzmq alone over tcp://127.0.0.1, its comparison
+ *         libxs-q  libxs with LIBXS_RING=0: subscribers read the kernel's
+ *                queue ahead with recvmmsg instead of the receive ring
  *   -d    how long the publisher publishes, in ms (default 2000)
  *   -H    print the CSV header first
  *
@@ -98,10 +100,10 @@
  * a deployment across hosts would otherwise use.
  */
 enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ, IMPL_NNG, IMPL_SHM,
-	    IMPL_MIX, IMPL_ZMQ_TCP, NR_IMPLS };
+	    IMPL_MIX, IMPL_ZMQ_TCP, IMPL_LIBXS_Q, NR_IMPLS };
 static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq",
 					  "nng", "shm", "libxs-mix",
-					  "zmq-tcp" };
+					  "zmq-tcp", "libxs-q" };
 
 struct sub_state {
 	volatile int warm;		/* got a warm-up record */
@@ -366,6 +368,9 @@ static void sub_libxs(struct sub_state *st, int remote)
 
 	if (!ctx)
 		die("xs_init");
+	/* libxs-q: without the receive ring, the queue read ahead */
+	if (impl == IMPL_LIBXS_Q)
+		setenv("LIBXS_RING", "0", 1);
 	rx.sock = xs_socket(ctx, XS_SUB);
 	if (!rx.sock)
 		die("xs_socket");
@@ -505,6 +510,7 @@ static void run_sub(int idx)
 		sub_xs(st);
 		break;
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_Q:
 		sub_libxs(st, 0);
 		break;
 	case IMPL_MIX:
@@ -557,6 +563,7 @@ static void pub_open(struct pub *p)
 		}
 		break;
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_Q:
 	case IMPL_MIX:
 		p->ctx = xs_init();
 		p->sock = p->ctx ? xs_socket(p->ctx, XS_PUB) : NULL;
@@ -637,6 +644,7 @@ static int pub_send(struct pub *p, int n, int ending)
 			die("sendmmsg");
 		return r;
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_Q:
 	case IMPL_MIX:
 		for (i = 0; i < n; i++)
 			if (xs_send(p->sock, rec, rec_size, 0) != rec_size)
@@ -690,6 +698,7 @@ static void pub_close(struct pub *p)
 		close(p->fd);
 		break;
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_Q:
 	case IMPL_MIX:
 		xs_close(p->sock);
 		xs_term(p->ctx);
@@ -753,7 +762,7 @@ static int all_ended(int *cold)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fanout -i xs|libxs|unix|zmq|nng|shm|libxs-mix|zmq-tcp -n SUBS "
+	fprintf(stderr, "usage: fanout -i xs|libxs|libxs-q|unix|zmq|nng|shm|libxs-mix|zmq-tcp -n SUBS "
 		"-s SIZE "
 		"[-d MS] [-H]\n");
 	exit(2);

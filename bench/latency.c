@@ -13,6 +13,10 @@
  *                socketpair, send and recv in turn
  *         zmq    libzmq REQ/REP over ipc:// (zmq_send / zmq_recv)
  *         nng    nng req0/rep0 over ipc:// (nng_send / nng_recv)
+ *         libxs-pair  libxs PAIR sockets: each message is one record to
+ *                one reader, which takes it from its receive ring
+ *                (XS_RX_RING); half a round trip is what one record
+ *                takes to reach a subscriber through its ring
  *         shm    the limit: two shared-memory rings (bench/shmring.h),
  *                one each way; a message is one copy into the ring and
  *                one futex wake-up when the other side sleeps
@@ -58,9 +62,9 @@
 #define MAX_SIZE	65536
 
 enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ, IMPL_NNG, IMPL_SHM,
-	    NR_IMPLS };
+	    IMPL_LIBXS_PAIR, NR_IMPLS };
 static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq",
-					  "nng", "shm" };
+					  "nng", "shm", "libxs-pair" };
 
 /* One end of a REQ/REP link, whatever carries it. */
 struct end {
@@ -131,11 +135,13 @@ static void open_end(struct end *e, int replier, const char *name,
 		break;
 	}
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_PAIR:
 		snprintf(addr, sizeof(addr), "ipc://%s", name);
 		e->ctx = xs_init();
 		if (!e->ctx)
 			die("xs_init");
-		e->sock = xs_socket(e->ctx, replier ? XS_REP : XS_REQ);
+		e->sock = xs_socket(e->ctx, e->impl == IMPL_LIBXS_PAIR ?
+				    XS_PAIR : replier ? XS_REP : XS_REQ);
 		if (!e->sock)
 			die("xs_socket");
 		if ((replier ? xs_bind : xs_connect)(e->sock, addr) < 0)
@@ -188,6 +194,7 @@ static void close_end(struct end *e)
 		close(e->fd);
 		break;
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_PAIR:
 		xs_close(e->sock);
 		xs_term(e->ctx);
 		break;
@@ -215,6 +222,7 @@ static ssize_t send_msg(struct end *e, const void *buf, size_t len)
 	case IMPL_UNIX:
 		return send(e->fd, buf, len, 0);
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_PAIR:
 		return xs_send(e->sock, buf, len, 0);
 	case IMPL_NNG:
 		rv = nng_send(e->nsock, (void *)buf, len, 0);
@@ -248,6 +256,7 @@ static ssize_t recv_msg(struct end *e, void *buf, size_t len)
 	case IMPL_UNIX:
 		return recv(e->fd, buf, len, 0);
 	case IMPL_LIBXS:
+	case IMPL_LIBXS_PAIR:
 		return xs_recv(e->sock, buf, len, 0);
 	case IMPL_NNG:
 		sz = len;
@@ -428,6 +437,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: latency -i xs|libxs|unix|zmq|nng|shm -s SIZE [-n ROUNDS] [-w WARMUP] [-c same|split|any] [-H]\n");
+	fprintf(stderr, "usage: latency -i xs|libxs|libxs-pair|unix|zmq|nng|shm -s SIZE [-n ROUNDS] [-w WARMUP] [-c same|split|any] [-H]\n");
 	return 2;
 }

@@ -151,6 +151,30 @@ static int xs_msg_prepare(struct xs_sock *rx, struct xs_msg *m)
 }
 
 /*
+ * A reader with a ring (ring.c) whose queue is empty gets a copy of @rec
+ * there, within the ring's room and outside the pipe's limits, which
+ * count the queue behind the ring.  False: queue it.
+ */
+static bool xs_deliver_ring(struct xs_sock *from, struct xs_pipe_end *me,
+			    struct xs_record *rec, struct xs_part *start)
+{
+	struct xs_sock *rx;
+
+	/* only while @me is ours does our route lock keep @rx alive */
+	if (READ_ONCE(me->xs) != from)
+		return false;
+	rx = xs_other_end(me)->xs;
+	if (!rx || !READ_ONCE(rx->ring) ||
+	    !xs_ring_put(rx, rec, start ?: xs_rec_first(rec)))
+		return false;
+	if (from->defer_wakes && !xs_ring_filling(rx))
+		xs_defer_wake(from, me);
+	else
+		xs_ring_wake(rx);
+	return true;
+}
+
+/*
  * Queue @rec to the other end of @me, to be read from part @start (NULL:
  * the first).  With @reserved (the xs_msg to use, which this consumes)
  * or @kept, the room was kept by xs_pipe_reserve(); otherwise the record
@@ -169,6 +193,13 @@ static void xs_pipe_deliver_one(struct xs_sock *from, struct xs_pipe_end *me,
 	lockdep_assert_held(&from->route_lock);
 	if (reserved)
 		kept = true;
+	if (xs_deliver_ring(from, me, rec, start)) {
+		if (reserved)
+			xs_msg_free(reserved);
+		if (kept)
+			xs_pipe_unreserve(me);
+		return;
+	}
 	if (!kept && !xs_pipe_reserve(from, me)) {
 		if (READ_ONCE(me->xs) != from)
 			reason = XS_REASON_NOPEER;
@@ -186,17 +217,6 @@ static void xs_pipe_deliver_one(struct xs_sock *from, struct xs_pipe_end *me,
 	rx = to->xs;
 	if (!rx && to->idx == XS_CONN)
 		goto drop;
-	/* a reader with a ring whose queue is empty gets a copy there */
-	if (rx && rx->ring && xs_ring_put(rx, rec, start ?: xs_rec_first(rec))) {
-		if (reserved)
-			xs_msg_free(reserved);
-		xs_pipe_unreserve(me);
-		if (from->defer_wakes && !xs_ring_filling(rx))
-			xs_defer_wake(from, me);
-		else
-			xs_ring_wake(rx);
-		return;
-	}
 	if (!m)
 		m = xs_msg_alloc();
 	reason = XS_REASON_NOMEM;
