@@ -53,7 +53,7 @@ static void xs_ring_free(struct xs_ring *r)
 
 	if (r->data)
 		vunmap(r->data);
-	for (i = 0; i < r->npages; i++)
+	for (i = 0; r->pages && i < r->npages; i++)
 		if (r->pages[i])
 			put_page(r->pages[i]);
 	kvfree(r->pages);

@@ -9,7 +9,8 @@
  *    subscription call), subscriptions,
  *    sendmsg of a record's first, middle and last part over every pattern,
  *    sendmmsg, recvmsg, recvmmsg, poll, close with a record left without
- *    MSG_EOR, endpoint removal -- and for n = 1, 2, ...: write n to
+ *    MSG_EOR, endpoint removal, a receive ring's setup, mapping and
+ *    delivery into it -- and for n = 1, 2, ...: write n to
  *    fail-nth (the n-th allocation of the call fails), make the call, and
  *    check that it either succeeded or failed with a clean errno, and that
  *    everything is consistent afterwards (the record completes whole or is
@@ -51,6 +52,7 @@ struct fi_ctx {
 	unsigned char *bigbuf;
 	uint64_t drops0, missed0[2];
 	const void *arg;
+	struct xs_tring ring;		/* rx[0]'s receive ring, if mapped */
 	char why[256];
 };
 
@@ -95,6 +97,7 @@ static void fi_cleanup(struct fi_ctx *c)
 {
 	int i;
 
+	xs_tring_close(&c->ring);
 	for (i = 0; i < FI_FD; i++)
 		if (c->fd[i] >= 0)
 			close(c->fd[i]);
@@ -1337,6 +1340,111 @@ TEST_F_TIMEOUT(fi, poll_close_and_endpoint_removal, 120)
 		  check_disconnect, no_errors },
 	};
 	const void *args[] = { pull, bound, lingering, sub, NULL, NULL };
+	size_t i;
+
+	FI_READY();
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		fi_sweep(_metadata, self, &cases[i], args[i]);
+	FI_DONE();
+}
+
+/* ---- receive rings ------------------------------------------------------- */
+
+/* A PUB (tx) and a SUB (rx[0]) subscribed to all; @arg: its ring mapped. */
+static int prep_ring(struct fi_ctx *c)
+{
+	c->tx = fi_socket(c, XSPROTO_PUB);
+	c->rx[0] = fi_socket(c, XSPROTO_SUB);
+	if (c->tx < 0 || c->rx[0] < 0 || xs_bind(c->tx, c->name[0]) ||
+	    xs_connect(c->rx[0], c->name[0]) ||
+	    setsockopt(c->rx[0], SOL_XS, XS_SUBSCRIBE, "", 0))
+		return WHY(c, "PUB/SUB: %s", strerror(errno));
+	if (c->arg && xs_tring_open(&c->ring, c->rx[0], 16384))
+		return WHY(c, "ring: %s", strerror(errno));
+	return 0;
+}
+
+static long call_ring_setup(struct fi_ctx *c)
+{
+	return xs_tring_open(&c->ring, c->rx[0], 16384);
+}
+
+/* The ring (set up now if the call failed) carries a record whole. */
+static int ring_works(struct fi_ctx *c)
+{
+	char buf[64];
+
+	if (!c->ring.ctrl && xs_getint(c->rx[0], SOL_XS, XS_RX_RING) == 0 &&
+	    xs_tring_open(&c->ring, c->rx[0], 16384))
+		return WHY(c, "ring after the fault: %s", strerror(errno));
+	if (!c->ring.ctrl)
+		return WHY(c, "a ring was set up but could not be mapped");
+	if (xs_send(c->tx, "a", 1, 0) != 1 ||
+	    xs_send(c->tx, "bc", 2, MSG_EOR) != 2)
+		return WHY(c, "send: %s", strerror(errno));
+	if (xs_tring_str(&c->ring, buf, sizeof(buf)) != 2 ||
+	    strcmp(buf, "a|bc"))
+		return WHY(c, "the record did not come whole through the ring");
+	if (!fi_empty(c->rx[0]))
+		return WHY(c, "the record went to the queue as well");
+	return 0;
+}
+
+static int check_ring_setup(struct fi_ctx *c, long ret, int err)
+{
+	/* failed: no ring, or one that a second mmap maps */
+	if (ret < 0 && xs_getint(c->rx[0], SOL_XS, XS_RX_RING) > 0) {
+		c->ring.ctrl = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+				    MAP_SHARED, c->rx[0], XS_RING_OFF_CTRL);
+		c->ring.data = mmap(NULL, 16384, PROT_READ, MAP_SHARED,
+				    c->rx[0], XS_RING_OFF_DATA);
+		if (c->ring.ctrl == MAP_FAILED || c->ring.data == MAP_FAILED)
+			return WHY(c, "mapping after the fault: %s",
+				   strerror(errno));
+		c->ring.size = 16384;
+	}
+	return ring_works(c);
+}
+
+static long call_ring_send(struct fi_ctx *c)
+{
+	if (xs_send(c->tx, "x", 1, 0) != 1)
+		return -1;
+	return xs_send(c->tx, "yz", 2, MSG_EOR);
+}
+
+/* The record is in the ring whole, or nowhere (and ours to finish). */
+static int check_ring_send(struct fi_ctx *c, long ret, int err)
+{
+	char buf[64];
+	int n = xs_tring_str(&c->ring, buf, sizeof(buf));
+
+	if (ret >= 0 && (n != 2 || strcmp(buf, "x|yz")))
+		return WHY(c, "sent, but not whole in the ring (%d parts)", n);
+	if (ret < 0 && n != 0)
+		return WHY(c, "failed, yet %d parts came through the ring", n);
+	if (!fi_empty(c->rx[0]))
+		return WHY(c, "something went to the queue");
+	if (ret < 0) {
+		/* the part that failed is sent again: the record goes */
+		if (xs_send(c->tx, "yz", 2, MSG_EOR) != 2)
+			return WHY(c, "sending again: %s", strerror(errno));
+		while (xs_tring_str(&c->ring, buf, sizeof(buf)) > 0)
+			;
+	}
+	return ring_works(c);
+}
+
+TEST_F_TIMEOUT(fi, receive_ring_setup_mapping_and_delivery, 120)
+{
+	static const int mapped = 1;
+	struct fi_case cases[] = {
+		{ "setsockopt(XS_RX_RING) and mmap", prep_ring,
+		  call_ring_setup, check_ring_setup, alloc_errors },
+		{ "sendmsg(PUB) to a SUB with a ring", prep_ring,
+		  call_ring_send, check_ring_send, alloc_errors },
+	};
+	const void *args[] = { NULL, &mapped };
 	size_t i;
 
 	FI_READY();
