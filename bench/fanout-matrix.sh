@@ -15,7 +15,7 @@ bin=$1
 dur=${2:-2000}
 subs=${FANOUT_SUBS:-"1 4 16 64"}
 sizes=${FANOUT_SIZES:-"64 4096"}
-impls=${FANOUT_IMPLS:-"xs libxs unix zmq nng shm"}
+impls=${FANOUT_IMPLS:-"xs libxs libxs-q unix zmq nng shm"}
 reps=${FANOUT_REPS:-2}
 
 echo "@@FANOUT-INFO kernel=$(uname -r)"

@@ -130,41 +130,42 @@ tables() {
 	function u(i, n, s) { return ((i, n, s) in sc && sc[i, n, s] != "") ? sprintf("%.0f", sc[i, n, s]) : "n/a" }
 	END {
 		ns = split(nlist, nsort, " "); zs = split(zlist, zsort, " ")
-		split("xs libxs unix zmq nng shm", im, " ")
+		split("xs libxs libxs-q unix zmq nng shm", im, " ")
 		for (zi = 1; zi <= zs; zi++) {
 			s = zsort[zi]
 			printf "\n### %s, %d-byte records\n\n", title, s
-			print "| N | AF_XS rec/s | libxs rec/s | AF_UNIX rec/s | libzmq rec/s | nng rec/s | limit rec/s | AF_XS / AF_UNIX | AF_XS / libzmq | libxs / libzmq | AF_XS / nng | libxs / nng | AF_XS of limit | libxs of limit |"
-			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			print "| N | AF_XS rec/s | libxs rec/s | libxs, no ring rec/s | AF_UNIX rec/s | libzmq rec/s | nng rec/s | limit rec/s | AF_XS / AF_UNIX | AF_XS / libzmq | libxs / libzmq | libxs / no ring | AF_XS / nng | libxs / nng | AF_XS of limit | libxs of limit |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 			for (ni = 1; ni <= ns; ni++) {
 				n = nsort[ni]
-				printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
-					num(r("xs", n, s)), num(r("libxs", n, s)), num(r("unix", n, s)), num(r("zmq", n, s)),
-					num(r("nng", n, s)), num(r("shm", n, s)),
+				printf "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", n,
+					num(r("xs", n, s)), num(r("libxs", n, s)), num(r("libxs-q", n, s)), num(r("unix", n, s)),
+					num(r("zmq", n, s)), num(r("nng", n, s)), num(r("shm", n, s)),
 					ratio(r("xs", n, s), r("unix", n, s)), ratio(r("xs", n, s), r("zmq", n, s)),
-					ratio(r("libxs", n, s), r("zmq", n, s)), ratio(r("xs", n, s), r("nng", n, s)),
+					ratio(r("libxs", n, s), r("zmq", n, s)), ratio(r("libxs", n, s), r("libxs-q", n, s)),
+					ratio(r("xs", n, s), r("nng", n, s)),
 					ratio(r("libxs", n, s), r("nng", n, s)),
 					pct(r("xs", n, s), r("shm", n, s)), pct(r("libxs", n, s), r("shm", n, s))
 			}
 			print ""
-			print "| N | publisher CPU ns/record: AF_XS | libxs | AF_UNIX | libzmq | nng | limit | delivered/published: AF_XS | libxs | AF_UNIX | libzmq | nng | limit |"
-			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			print "| N | publisher CPU ns/record: AF_XS | libxs | no ring | AF_UNIX | libzmq | nng | limit | delivered/published: AF_XS | libxs | no ring | AF_UNIX | libzmq | nng | limit |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 			for (ni = 1; ni <= ns; ni++) {
 				n = nsort[ni]
 				printf "| %d", n
-				for (j = 1; j <= 6; j++) printf " | %s", c(im[j], n, s)
-				for (j = 1; j <= 6; j++) printf " | %s", f(im[j], n, s)
+				for (j = 1; j <= 7; j++) printf " | %s", c(im[j], n, s)
+				for (j = 1; j <= 7; j++) printf " | %s", f(im[j], n, s)
 				print " |"
 			}
 			print ""
-			print "| N | publisher context switches/record: AF_XS | libxs | AF_UNIX | libzmq | nng | limit | subscriber sleeps/record received: AF_XS | libxs | AF_UNIX | libzmq | nng | limit | subscriber CPU ns/record received: AF_XS | libxs | AF_UNIX | libzmq | nng | limit |"
-			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+			print "| N | publisher context switches/record: AF_XS | libxs | no ring | AF_UNIX | libzmq | nng | limit | subscriber sleeps/record received: AF_XS | libxs | no ring | AF_UNIX | libzmq | nng | limit | subscriber CPU ns/record received: AF_XS | libxs | no ring | AF_UNIX | libzmq | nng | limit |"
+			print "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 			for (ni = 1; ni <= ns; ni++) {
 				n = nsort[ni]
 				printf "| %d", n
-				for (j = 1; j <= 6; j++) printf " | %s", w(im[j], n, s)
-				for (j = 1; j <= 6; j++) printf " | %s", z(im[j], n, s)
-				for (j = 1; j <= 6; j++) printf " | %s", u(im[j], n, s)
+				for (j = 1; j <= 7; j++) printf " | %s", w(im[j], n, s)
+				for (j = 1; j <= 7; j++) printf " | %s", z(im[j], n, s)
+				for (j = 1; j <= 7; j++) printf " | %s", u(im[j], n, s)
 				print " |"
 			}
 		}
@@ -184,6 +185,17 @@ goal() {
 		x = r[i] / r["zmq"]
 		printf "%.0f rec/s vs libzmq %.0f rec/s = **%.2fx** (%s)", r[i], r["zmq"], x,
 			(x >= want ? "goal met" : "goal NOT met")
+	}' "$1"
+}
+
+# of_limit CSV IMPL: IMPL as a fraction of the limit at N = 64, 64-byte records
+of_limit() {
+	awk -F, -v i="$2" '$2 == 64 && $3 == 64 { r[$1] = $7 }
+	END {
+		if (!(i in r) || !("shm" in r) || r["shm"] == 0) { print "not measured"; exit }
+		x = r[i] / r["shm"]
+		printf "%.0f rec/s vs %.0f rec/s = **%.0f%%** (%s)", r[i], r["shm"], 100 * x,
+			(x >= 0.75 ? "goal met" : "goal NOT met")
 	}' "$1"
 }
 
@@ -226,7 +238,9 @@ md=$results/fanout.md
 	echo "- **AF_XS**: PUB/SUB sockets with plain system calls; the publisher sends batches of 32 records with one"
 	echo "  \`sendmmsg(MSG_EOR | MSG_MORE)\` (\"more records follow soon\": sleeping subscribers are woken once per burst, as libxs does),"
 	echo "  subscribers drain with \`recvmmsg(MSG_WAITFORONE)\` (64 entries)."
-	echo "- **libxs**: the same sockets through libxs (\`xs_send\` per record; \`xs_recv\`, which reads ahead with \`recvmmsg\`), linked statically."
+	echo "- **libxs**: the same sockets through libxs, linked statically: \`xs_send\` per record; \`xs_recv\` takes records from the"
+	echo "  socket's receive ring (XS_RX_RING, 512 KiB, mapped by libxs), with no system call while records keep coming."
+	echo "- **libxs, no ring**: the same with \`LIBXS_RING=0\`: \`xs_recv\` reads the socket's queue ahead with \`recvmmsg\`."
 	echo "- **AF_UNIX**: the hand-written alternative: the publisher loops a blocking \`send\` over N SOCK_SEQPACKET sockets (socketpair),"
 	echo "  subscribers \`recv\` one record per call."
 	echo "- **libzmq** $(dpkg-query -W -f='${Version}' libzmq5 2>/dev/null || echo 4.3): PUB/SUB over \`ipc://\` in /tmp, \`zmq_send\`/\`zmq_recv\`, default HWMs (1000)."
@@ -250,6 +264,8 @@ md=$results/fanout.md
 	echo "- In the VM, libxs: $(goal "$out/vm.csv" libxs 5)."
 	echo "- In the VM, syscalls: $(goal "$out/vm.csv" xs 10)."
 	echo "- Points where AF_XS delivered less than libzmq: $(below_zmq "$out/vm.csv")."
+	echo "- Receive ring (issue 13): libxs >= 20x libzmq and within 25% of the limit: $(goal "$out/vm.csv" libxs 20);"
+	echo "  of the limit: $(of_limit "$out/vm.csv" libxs)."
 	if [[ $native == ran ]]; then
 		echo "- Natively, libxs: $(goal "$out/native.csv" libxs 5); syscalls: $(goal "$out/native.csv" xs 10)."
 	fi

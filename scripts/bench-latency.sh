@@ -15,7 +15,7 @@
 #   LATENCY_WARMUP    round trips before measuring (default 60)
 #   LATENCY_REPS      runs per point, all points interleaved; the tables
 #                     show the median of the runs' figures (default 3)
-#   LATENCY_IMPLS     implementations (default "xs libxs unix zmq nng shm")
+#   LATENCY_IMPLS     implementations (default "xs libxs libxs-pair unix zmq nng shm")
 #   LATENCY_LAYOUTS   CPU layouts: same (both processes on CPU 0), split
 #                     (one per CPU), any (default "same split")
 #   LATENCY_RESULTS   where latency.md goes (default bench/results)
@@ -33,7 +33,7 @@ warmup=${LATENCY_WARMUP:-60}
 reps=${LATENCY_REPS:-3}
 layouts=${LATENCY_LAYOUTS:-same split}
 sizes="64 4096"
-impls=${LATENCY_IMPLS:-xs libxs unix zmq nng shm}
+impls=${LATENCY_IMPLS:-xs libxs libxs-pair unix zmq nng shm}
 
 run_vm() {
 	# --- build ---
@@ -125,12 +125,12 @@ report() {
 	}
 	END {
 		k = split(sizes, sz, " ")
-		split("xs libxs unix zmq nng shm", im, " ")
-		split("AF_XS (syscalls)|AF_XS (libxs)|AF_UNIX SOCK_SEQPACKET|libzmq ipc://|nng ipc://|limit: shared-memory rings", nm, "|")
+		split("xs libxs libxs-pair unix zmq nng shm", im, " ")
+		split("AF_XS (syscalls)|AF_XS (libxs)|AF_XS PAIR, receive ring (libxs)|AF_UNIX SOCK_SEQPACKET|libzmq ipc://|nng ipc://|limit: shared-memory rings", nm, "|")
 		print "| size | implementation | mean µs | p50 µs | p99 µs | min µs | p50 / limit p50 |"
 		print "|---:|---|---:|---:|---:|---:|---:|"
 		for (a = 1; a <= k; a++)
-			for (b = 1; b <= 6; b++)
+			for (b = 1; b <= 7; b++)
 				printf "| %d | %s | %s | %s | %s | %s | %s |\n", sz[a], nm[b],
 					v(mean, im[b], sz[a]), v(p50, im[b], sz[a]), v(p99, im[b], sz[a]), v(mn, im[b], sz[a]),
 					r(p50, im[b], "shm", sz[a])
@@ -157,6 +157,16 @@ report() {
 			printf "- %d bytes, libxs: vs AF_UNIX mean %s, p50 %s; vs libzmq mean %s, p50 %s.\n", s,
 				verdict(mean, "libxs", "unix", s, 1.2), verdict(p50, "libxs", "unix", s, 1.2),
 				verdict(mean, "libxs", "zmq", s, 0.4999), verdict(p50, "libxs", "zmq", s, 0.4999)
+		}
+		print ""
+		print "Receive ring (issue 13): one record to one reader through its ring (half a PAIR round trip) below half the"
+		print "AF_UNIX round trip, that is a PAIR round trip below the AF_UNIX one:"
+		print ""
+		for (a = 1; a <= k; a++) {
+			s = sz[a]
+			printf "- %d bytes: PAIR with rings vs AF_UNIX, mean %s, p50 %s (min %s).\n", s,
+				verdict(mean, "libxs-pair", "unix", s, 0.9999), verdict(p50, "libxs-pair", "unix", s, 0.9999),
+				r(mn, "libxs-pair", "unix", s)
 		}
 	}' "$out/median.csv"
 }
@@ -187,6 +197,8 @@ md=$results/latency.md
 	echo
 	echo "- **AF_XS (syscalls)**: REQ/REP sockets, \`send(MSG_EOR)\` and \`recv\`; the kernel adds and strips the empty delimiter."
 	echo "- **AF_XS (libxs)**: the same through libxs (\`xs_send\`, \`xs_recv\`), linked statically."
+	echo "- **AF_XS PAIR, receive ring (libxs)**: two libxs PAIR sockets; each message is one record to one reader, which takes"
+	echo "  it from its receive ring (XS_RX_RING): half this round trip is what one record takes to reach a subscriber's ring."
 	echo "- **AF_UNIX**: a SOCK_SEQPACKET socketpair, \`send\` and \`recv\` in turn (no routing, no envelope)."
 	echo "- **libzmq** $(dpkg-query -W -f='${Version}' libzmq5 2>/dev/null || echo 4.3): REQ/REP over \`ipc://\` in the guest's /tmp, \`zmq_send\`/\`zmq_recv\`."
 	echo "- **nng** $(dpkg-query -W -f='${Version}' libnng1 2>/dev/null || echo 1.5): req0/rep0 over \`ipc://\` in the guest's /tmp, \`nng_send\`/\`nng_recv\`."

@@ -1652,7 +1652,8 @@ TEST_F_TIMEOUT(chaos, random_calls_and_kills_leave_nothing_behind, 150)
 	EXPECT_GT(sh->records_read, 0ULL) TH_LOG("nothing ever got through");
 	for (i = 0; i < variant->nprotos; i++)
 		rings |= proto_rings(variant->protos[i]);
-	if (rings)
+	/* the debug kernel's short runs may not get there: no verdict */
+	if (rings && xs_scale() == 1)
 		EXPECT_GT(sh->ring_records, 0ULL)
 			TH_LOG("no record ever came through a ring");
 	ASSERT_ALL_GONE();
