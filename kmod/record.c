@@ -817,7 +817,11 @@ static int xs_recv_try(struct xs_sock *xs, struct msghdr *msg, size_t len,
 
 	xs_rx_lock_pruned(xs, &gone);
 	m = xs_rx_peek(xs);
-	if (!m) {
+	/*
+	 * Every record in a ring (ring.c) is older than a record of the
+	 * queue not begun yet; rx_lock orders us against ring writers.
+	 */
+	if (!m || (!m->reader && xs_ring_nonempty(xs))) {
 		xs_rx_unlock_pruned(xs, &gone);
 		return -EAGAIN;
 	}
@@ -902,16 +906,13 @@ int xs_recv_part(struct xs_sock *xs, struct msghdr *msg, size_t len,
 				break;
 		}
 		/*
-		 * The ring's records are older than the queue's: they are
-		 * read first, from the ring (ring.c).  Before sleeping, ask
-		 * for a wake-up when one arrives there.  A record begun
-		 * from the queue is older than the ring's: it is finished.
+		 * A ring's records are read from the ring (xs_recv_try()
+		 * refuses the queue's meanwhile).  Before sleeping, ask for
+		 * a wake-up when one arrives there.
 		 */
-		ret = -EAGAIN;
-		if (xs_ring_nonempty(xs) && !xs_reading_mine(xs))
-			break;
 		ret = xs_recv_try(xs, msg, len, flags);
-		if (ret != -EAGAIN || (waiting && xs_ring_arm(xs)))
+		if (ret != -EAGAIN || xs_ring_nonempty(xs) ||
+		    (waiting && xs_ring_arm(xs)))
 			break;
 		if (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN) {
 			ret = 0;
