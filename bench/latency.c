@@ -17,6 +17,9 @@
  *                one reader, which takes it from its receive ring
  *                (XS_RX_RING); half a round trip is what one record
  *                takes to reach a subscriber through its ring
+ *         libxs-spin  the same with LIBXS_SPIN=16: a reader that finds
+ *                its ring empty yields the CPU up to 16 times before it
+ *                sleeps
  *         shm    the limit: two shared-memory rings (bench/shmring.h),
  *                one each way; a message is one copy into the ring and
  *                one futex wake-up when the other side sleeps
@@ -62,9 +65,10 @@
 #define MAX_SIZE	65536
 
 enum impl { IMPL_XS, IMPL_LIBXS, IMPL_UNIX, IMPL_ZMQ, IMPL_NNG, IMPL_SHM,
-	    IMPL_LIBXS_PAIR, NR_IMPLS };
+	    IMPL_LIBXS_PAIR, IMPL_LIBXS_SPIN, NR_IMPLS };
 static const char *const impl_names[] = { "xs", "libxs", "unix", "zmq",
-					  "nng", "shm", "libxs-pair" };
+					  "nng", "shm", "libxs-pair",
+					  "libxs-spin" };
 
 /* One end of a REQ/REP link, whatever carries it. */
 struct end {
@@ -136,12 +140,13 @@ static void open_end(struct end *e, int replier, const char *name,
 	}
 	case IMPL_LIBXS:
 	case IMPL_LIBXS_PAIR:
+	case IMPL_LIBXS_SPIN:
 		snprintf(addr, sizeof(addr), "ipc://%s", name);
 		e->ctx = xs_init();
 		if (!e->ctx)
 			die("xs_init");
-		e->sock = xs_socket(e->ctx, e->impl == IMPL_LIBXS_PAIR ?
-				    XS_PAIR : replier ? XS_REP : XS_REQ);
+		e->sock = xs_socket(e->ctx, e->impl != IMPL_LIBXS ? XS_PAIR :
+				    replier ? XS_REP : XS_REQ);
 		if (!e->sock)
 			die("xs_socket");
 		if ((replier ? xs_bind : xs_connect)(e->sock, addr) < 0)
@@ -195,6 +200,7 @@ static void close_end(struct end *e)
 		break;
 	case IMPL_LIBXS:
 	case IMPL_LIBXS_PAIR:
+	case IMPL_LIBXS_SPIN:
 		xs_close(e->sock);
 		xs_term(e->ctx);
 		break;
@@ -223,6 +229,7 @@ static ssize_t send_msg(struct end *e, const void *buf, size_t len)
 		return send(e->fd, buf, len, 0);
 	case IMPL_LIBXS:
 	case IMPL_LIBXS_PAIR:
+	case IMPL_LIBXS_SPIN:
 		return xs_send(e->sock, buf, len, 0);
 	case IMPL_NNG:
 		rv = nng_send(e->nsock, (void *)buf, len, 0);
@@ -257,6 +264,7 @@ static ssize_t recv_msg(struct end *e, void *buf, size_t len)
 		return recv(e->fd, buf, len, 0);
 	case IMPL_LIBXS:
 	case IMPL_LIBXS_PAIR:
+	case IMPL_LIBXS_SPIN:
 		return xs_recv(e->sock, buf, len, 0);
 	case IMPL_NNG:
 		sz = len;
@@ -362,6 +370,9 @@ int main(int argc, char **argv)
 		printf("impl,size,cpus,rounds,mean_us,p50_us,p99_us,min_us,max_us\n");
 
 	e.impl = impl;
+	/* both processes: libxs reads it when it maps a socket's ring */
+	if (impl == IMPL_LIBXS_SPIN)
+		setenv("LIBXS_SPIN", "16", 1);
 	snprintf(name, sizeof(name), "latency.%d", (int)getpid());
 	if (impl == IMPL_UNIX &&
 	    socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv))
@@ -437,6 +448,6 @@ int main(int argc, char **argv)
 	return 0;
 
 usage:
-	fprintf(stderr, "usage: latency -i xs|libxs|libxs-pair|unix|zmq|nng|shm -s SIZE [-n ROUNDS] [-w WARMUP] [-c same|split|any] [-H]\n");
+	fprintf(stderr, "usage: latency -i xs|libxs|libxs-pair|libxs-spin|unix|zmq|nng|shm -s SIZE [-n ROUNDS] [-w WARMUP] [-c same|split|any] [-H]\n");
 	return 2;
 }

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "xsl.h"
@@ -96,6 +97,7 @@ struct xsl_map {
 	uint32_t off;			/* next part's offset in the area */
 	uint32_t left;			/* parts of it not taken yet */
 	uint32_t prev_off;		/* the part taken last, for part_unget */
+	int spin, spin_max;		/* yields before sleeping (map_spin) */
 };
 
 /*
@@ -295,6 +297,7 @@ static uint32_t map_size_wanted(const struct xsl_socket *s)
 static struct xsl_map *map_get(struct xsl_socket *s)
 {
 	struct xs_ring_req req = { 0 };
+	const char *env;
 	struct xsl_map *m;
 	void *c, *d;
 
@@ -325,6 +328,11 @@ static struct xsl_map *map_get(struct xsl_socket *s)
 	m->ctrl = c;
 	m->data = d;
 	m->size = req.size;
+	env = getenv("LIBXS_SPIN");
+	m->spin_max = env ? atoi(env) : 0;
+	if (m->spin_max < 0 || m->spin_max > 1000)
+		m->spin_max = 0;
+	m->spin = m->spin_max;
 	m->tail = __atomic_load_n(&m->ctrl->tail, __ATOMIC_RELAXED);
 	s->map = m;
 	return m;
@@ -429,10 +437,27 @@ static void part_done(struct xsl_socket *s, const struct part *p)
  */
 static int next_queued(struct xsl_socket *s, int flags, struct part *p);
 
+/*
+ * How many times a blocking receive that finds the ring empty yields the
+ * CPU (sched_yield) and looks again before it sleeps in the kernel:
+ * LIBXS_SPIN, 0 (no yielding) by default.  A peer that answers at once
+ * (a request/reply ping-pong, on one CPU or two) then costs no sleep and
+ * no wake-up; records that come in bursts to many readers gain nothing
+ * and the yielding readers take CPU from their publisher.  The count
+ * adapts: it halves each time yielding found nothing, and doubles back
+ * up to LIBXS_SPIN each time it did.
+ */
+static int map_spin(struct xsl_socket *s, int flags)
+{
+	if (xsl_call_flags(s, flags, false) & MSG_DONTWAIT)
+		return 0;
+	return s->map->spin;
+}
+
 static int next_part(struct xsl_socket *s, int flags, struct part *p)
 {
 	struct xsl_map *m;
-	int rc;
+	int rc, spin;
 
 	p->mapped = false;
 	if (xsl_has_buffered(s))
@@ -443,10 +468,21 @@ static int next_part(struct xsl_socket *s, int flags, struct part *p)
 	/* a record begun from the queue is finished from there */
 	if (!m || (s->rcvmore && !m->end))
 		return next_queued(s, flags, p);
+	spin = map_spin(s, flags);
 	for (;;) {
 		rc = map_take(s, m, p);
-		if (rc)
+		if (rc) {
+			if (spin < m->spin)	/* yielding paid off */
+				m->spin = m->spin * 2 > m->spin_max ?
+					  m->spin_max : m->spin * 2;
 			return rc < 0 ? -1 : 1;
+		}
+		if (spin-- > 0) {
+			sched_yield();
+			continue;
+		}
+		if (m->spin > 1 && spin == -1)
+			m->spin /= 2;		/* it did not: sleep sooner */
 		rc = next_queued(s, flags, p);
 		if (rc >= 0 || errno != EAGAIN)
 			return rc;

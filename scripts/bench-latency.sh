@@ -15,7 +15,7 @@
 #   LATENCY_WARMUP    round trips before measuring (default 60)
 #   LATENCY_REPS      runs per point, all points interleaved; the tables
 #                     show the median of the runs' figures (default 3)
-#   LATENCY_IMPLS     implementations (default "xs libxs libxs-pair unix zmq nng shm")
+#   LATENCY_IMPLS     implementations (default "xs libxs libxs-pair libxs-spin unix zmq nng shm")
 #   LATENCY_LAYOUTS   CPU layouts: same (both processes on CPU 0), split
 #                     (one per CPU), any (default "same split")
 #   LATENCY_RESULTS   where latency.md goes (default bench/results)
@@ -33,7 +33,7 @@ warmup=${LATENCY_WARMUP:-60}
 reps=${LATENCY_REPS:-3}
 layouts=${LATENCY_LAYOUTS:-same split}
 sizes="64 4096"
-impls=${LATENCY_IMPLS:-xs libxs libxs-pair unix zmq nng shm}
+impls=${LATENCY_IMPLS:-xs libxs libxs-pair libxs-spin unix zmq nng shm}
 
 run_vm() {
 	# --- build ---
@@ -125,12 +125,12 @@ report() {
 	}
 	END {
 		k = split(sizes, sz, " ")
-		split("xs libxs libxs-pair unix zmq nng shm", im, " ")
-		split("AF_XS (syscalls)|AF_XS (libxs)|AF_XS PAIR, receive ring (libxs)|AF_UNIX SOCK_SEQPACKET|libzmq ipc://|nng ipc://|limit: shared-memory rings", nm, "|")
+		split("xs libxs libxs-pair libxs-spin unix zmq nng shm", im, " ")
+		split("AF_XS (syscalls)|AF_XS (libxs)|AF_XS PAIR, receive ring (libxs)|the same, LIBXS_SPIN=16|AF_UNIX SOCK_SEQPACKET|libzmq ipc://|nng ipc://|limit: shared-memory rings", nm, "|")
 		print "| size | implementation | mean µs | p50 µs | p99 µs | min µs | p50 / limit p50 |"
 		print "|---:|---|---:|---:|---:|---:|---:|"
 		for (a = 1; a <= k; a++)
-			for (b = 1; b <= 7; b++)
+			for (b = 1; b <= 8; b++)
 				printf "| %d | %s | %s | %s | %s | %s | %s |\n", sz[a], nm[b],
 					v(mean, im[b], sz[a]), v(p50, im[b], sz[a]), v(p99, im[b], sz[a]), v(mn, im[b], sz[a]),
 					r(p50, im[b], "shm", sz[a])
@@ -167,6 +167,9 @@ report() {
 			printf "- %d bytes: PAIR with rings vs AF_UNIX, mean %s, p50 %s (min %s).\n", s,
 				verdict(mean, "libxs-pair", "unix", s, 0.9999), verdict(p50, "libxs-pair", "unix", s, 0.9999),
 				r(mn, "libxs-pair", "unix", s)
+			printf "- %d bytes: the same with LIBXS_SPIN=16, mean %s, p50 %s (min %s).\n", s,
+				verdict(mean, "libxs-spin", "unix", s, 0.9999), verdict(p50, "libxs-spin", "unix", s, 0.9999),
+				r(mn, "libxs-spin", "unix", s)
 		}
 	}' "$out/median.csv"
 }
@@ -199,6 +202,8 @@ md=$results/latency.md
 	echo "- **AF_XS (libxs)**: the same through libxs (\`xs_send\`, \`xs_recv\`), linked statically."
 	echo "- **AF_XS PAIR, receive ring (libxs)**: two libxs PAIR sockets; each message is one record to one reader, which takes"
 	echo "  it from its receive ring (XS_RX_RING): half this round trip is what one record takes to reach a subscriber's ring."
+	echo "- **the same, LIBXS_SPIN=16**: a reader that finds its ring empty yields the CPU (\`sched_yield\`) up to 16 times,"
+	echo "  looking again each time, before it sleeps in the kernel (the count adapts; see xs(7))."
 	echo "- **AF_UNIX**: a SOCK_SEQPACKET socketpair, \`send\` and \`recv\` in turn (no routing, no envelope)."
 	echo "- **libzmq** $(dpkg-query -W -f='${Version}' libzmq5 2>/dev/null || echo 4.3): REQ/REP over \`ipc://\` in the guest's /tmp, \`zmq_send\`/\`zmq_recv\`."
 	echo "- **nng** $(dpkg-query -W -f='${Version}' libnng1 2>/dev/null || echo 1.5): req0/rep0 over \`ipc://\` in the guest's /tmp, \`nng_send\`/\`nng_recv\`."

@@ -29,6 +29,8 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/xs.h>
@@ -136,10 +138,12 @@ FIXTURE(calls) {
  */
 FIXTURE_VARIANT(calls) {
 	bool ring;
+	const char *spin;	/* LIBXS_SPIN */
 };
 
-FIXTURE_VARIANT_ADD(calls, ring) { .ring = true };
-FIXTURE_VARIANT_ADD(calls, readahead) { .ring = false };
+FIXTURE_VARIANT_ADD(calls, ring) { .ring = true, .spin = "0" };
+FIXTURE_VARIANT_ADD(calls, ring_spin) { .ring = true, .spin = "8" };
+FIXTURE_VARIANT_ADD(calls, readahead) { .ring = false, .spin = "0" };
 
 FIXTURE_SETUP(calls)
 {
@@ -147,6 +151,7 @@ FIXTURE_SETUP(calls)
 	int hwm = 0;
 
 	setenv("LIBXS_RING", variant->ring ? "" : "0", 1);
+	setenv("LIBXS_SPIN", variant->spin, 1);
 
 	snprintf(name, sizeof(name), "ipc://libxs-calls-%d", (int)getpid());
 	self->ctx = xs_init();
@@ -211,6 +216,44 @@ static int recv_record(void *s, const char *const *parts, int n, int flags)
 			return -1;
 	}
 	return 0;
+}
+
+static void *send_late(void *push)
+{
+	static const char *const one[] = { "late" };
+
+	usleep(200 * 1000);
+	send_record(push, one, 1);
+	return NULL;
+}
+
+/*
+ * A blocking receive keeps its timeout and its wake-up, whether it
+ * yields first (LIBXS_SPIN) or not.
+ */
+TEST_F(calls, blocking_receive_times_out_and_wakes)
+{
+	struct timespec t0, t1;
+	int timeo = 100, rc;
+	char buf[8];
+	pthread_t t;
+
+	ASSERT_EQ(0, xs_setsockopt(self->pull, XS_RCVTIMEO, &timeo,
+				   sizeof(timeo)));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(-1, xs_recv(self->pull, buf, sizeof(buf), 0));
+	ASSERT_EQ(EAGAIN, errno);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	EXPECT_LE(90, (t1.tv_sec - t0.tv_sec) * 1000 +
+		  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	timeo = -1;
+	ASSERT_EQ(0, xs_setsockopt(self->pull, XS_RCVTIMEO, &timeo,
+				   sizeof(timeo)));
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_late, self->push));
+	rc = xs_recv(self->pull, buf, sizeof(buf), 0);
+	ASSERT_EQ(4, rc);
+	ASSERT_EQ(0, memcmp(buf, "late", 4));
+	ASSERT_EQ(0, pthread_join(t, NULL));
 }
 
 static const char *const four[] = { "head", "part two", "3", "the end" };
