@@ -430,11 +430,6 @@ static void part_done(struct xsl_socket *s, const struct part *p)
 		ring_trim(s, p);
 }
 
-/*
- * Makes the next part available in p, from the ring if it has one, else
- * by reading.  Returns 1 when the part went to the ring, 0 when the caller
- * must read it directly (no ring, or the next part is large).
- */
 static int next_queued(struct xsl_socket *s, int flags, struct part *p);
 
 /*
@@ -454,6 +449,12 @@ static int map_spin(struct xsl_socket *s, int flags)
 	return s->map->spin;
 }
 
+/*
+ * Makes the next part available in p: from the read-ahead ring, from the
+ * mapped ring, else from the kernel's queue (next_queued).  Returns 1 when
+ * p holds the part, 0 when the caller must read it directly (no read-ahead
+ * ring, or the next part is large).
+ */
 static int next_part(struct xsl_socket *s, int flags, struct part *p)
 {
 	struct xsl_map *m;
@@ -501,7 +502,7 @@ static bool map_retry(struct xsl_socket *s)
 	return errno == EAGAIN && s->map && map_arm(s->map);
 }
 
-/* next_part from the kernel's queue. */
+/* next_part from the kernel's queue, reading ahead where it can. */
 static int next_queued(struct xsl_socket *s, int flags, struct part *p)
 {
 	struct xsl_ring *r;
