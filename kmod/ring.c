@@ -6,8 +6,9 @@
  *
  * The pages are allocated order-0 (charged to the reader's memory cgroup)
  * and seen by the kernel through one vmap() of the data area; the reader
- * maps them with vm_insert_pages(), which takes a reference on each page,
- * so a mapping outliving the socket keeps its pages and nothing else.
+ * maps them with vm_insert_pages(), which takes a reference on each page;
+ * the mapping also holds the socket's file, so the socket is released
+ * (and the ring freed) only once no mapping is left.
  * The data area is mapped read-only: only the kernel writes an entry, and
  * an entry is complete before head covers it.  The reader owns tail; the
  * kernel reads it once per record and trusts nothing about it but that it

@@ -162,15 +162,13 @@ report() {
 		print "Receive ring (issue 13): one record to one reader through its ring (half a PAIR round trip) below half the"
 		print "AF_UNIX round trip, that is a PAIR round trip below the AF_UNIX one:"
 		print ""
-		for (a = 1; a <= k; a++) {
-			s = sz[a]
-			printf "- %d bytes: PAIR with rings vs AF_UNIX, mean %s, p50 %s (min %s).\n", s,
-				verdict(mean, "libxs-pair", "unix", s, 0.9999), verdict(p50, "libxs-pair", "unix", s, 0.9999),
-				r(mn, "libxs-pair", "unix", s)
-			printf "- %d bytes: the same with LIBXS_SPIN=16, mean %s, p50 %s (min %s).\n", s,
-				verdict(mean, "libxs-spin", "unix", s, 0.9999), verdict(p50, "libxs-spin", "unix", s, 0.9999),
-				r(mn, "libxs-spin", "unix", s)
-		}
+		split("libxs-pair|libxs-spin", ri, "|")
+		split("PAIR with rings|the same with LIBXS_SPIN=16", rl, "|")
+		for (a = 1; a <= k; a++)
+			for (b = 1; b <= 2; b++)
+				printf "- %d bytes: %s vs AF_UNIX, mean %s, p50 %s (min %s).\n", sz[a], rl[b],
+					verdict(mean, ri[b], "unix", sz[a], 0.9999),
+					verdict(p50, ri[b], "unix", sz[a], 0.9999), r(mn, ri[b], "unix", sz[a])
 	}' "$out/median.csv"
 }
 

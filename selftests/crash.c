@@ -7,7 +7,9 @@
  * parts, one record, MSG_EOR on the last.  Readers are killed in the middle
  * of a record and the survivor never gets the rest of it.  Threads sending
  * or receiving on one socket never mix records, and a thread that exits
- * in the middle of a record does not wedge the socket.
+ * in the middle of a record does not wedge the socket.  Two variants read
+ * through receive rings (XS_RX_RING), the queue behind them taking what
+ * does not fit: the same checks, and the same order.
  *
  * Every test runs in its own network namespace and ends with no socket
  * left there, no record alive in the module and nothing in the kernel log.
@@ -20,6 +22,7 @@
 #define CRASH_THREADS	2
 #define CRASH_TOKENS	(1 << 16)
 #define CRASH_BIG	(64 * 1024)
+#define CRASH_MAX_PARTS	64	/* a record has fewer */
 
 /* Shared with the children (MAP_SHARED). */
 struct crash_shared {
@@ -36,9 +39,10 @@ struct crash_rx {
 	int fd;
 	struct xs_checker chk;
 	uint32_t *last;				/* per token: last seq */
-	uint64_t records, parts, violations, reordered;
+	uint64_t records, parts, violations, reordered, ring_records;
 	int first_violation;
 	struct xs_stamp bad;
+	struct xs_tring ring;			/* mapped when the variant asks */
 };
 
 static uint64_t crash_rng = 88172645463325252ULL;
@@ -81,36 +85,80 @@ static size_t crash_part_len(uint64_t r)
 }
 
 /*
- * Take every part waiting at @rx, checking records and, per sender token,
- * that records come in order (@strict: with no gap either).
+ * Check one part; per sender token, records must come in order (@strict:
+ * with no gap either).
+ */
+static void crash_part(struct crash_rx *rx, const void *buf, size_t n,
+		       int flags, int strict)
+{
+	struct xs_stamp st;
+	int what;
+
+	rx->parts++;
+	what = xs_check_part(&rx->chk, buf, n, flags);
+	if (what != XS_REC_OK && !rx->violations++) {
+		rx->first_violation = what;
+		rx->bad = rx->chk.bad;
+	}
+	if (!(flags & MSG_EOR) || !xs_stamp_get(buf, n, &st) ||
+	    what != XS_REC_OK)
+		return;
+	rx->records++;
+	if (st.token < CRASH_TOKENS) {
+		uint32_t want = rx->last[st.token] + 1;
+
+		if (strict ? st.seq != want : st.seq < want)
+			rx->reordered++;
+		rx->last[st.token] = st.seq;
+	}
+}
+
+/* The records in @rx's ring, each checked as the parts recv would give. */
+static int crash_drain_ring(struct crash_rx *rx, int strict)
+{
+	struct xs_tpart p[CRASH_MAX_PARTS];
+	int n, i, got = 0;
+	uint64_t end;
+
+	while ((n = xs_tring_peek(&rx->ring, p, CRASH_MAX_PARTS, &end))) {
+		if (n < 0 || n > CRASH_MAX_PARTS) {
+			/* a broken entry: counted, and the ring abandoned */
+			if (!rx->violations++)
+				rx->first_violation = XS_REC_CORRUPT;
+			xs_tring_close(&rx->ring);
+			return got;
+		}
+		for (i = 0; i < n; i++)
+			crash_part(rx, p[i].data, p[i].len,
+				   i == n - 1 ? MSG_EOR : 0, strict);
+		xs_tring_release(&rx->ring, end);
+		got++;
+	}
+	rx->ring_records += got;
+	return got;
+}
+
+/*
+ * Take every part waiting at @rx, checking each: its ring's records first,
+ * but a record begun from the queue is finished from there (af_xs(7)).
  */
 static void crash_drain(struct crash_rx *rx, unsigned char *buf, int strict)
 {
-	struct xs_stamp st;
-	int flags, what;
+	int flags, inside = 0;
 	ssize_t n;
 
 	for (;;) {
+		if (!inside && rx->ring.ctrl && crash_drain_ring(rx, strict))
+			continue;
 		n = xs_recv(rx->fd, buf, CRASH_BIG, MSG_DONTWAIT, &flags);
+		if (n < 0 && errno == EAGAIN && rx->ring.ctrl &&
+		    __atomic_load_n(&rx->ring.ctrl->head, __ATOMIC_ACQUIRE) !=
+		    rx->ring.tail)
+			continue;	/* the ring got a record meanwhile */
 		if (n < 0)
 			return;
-		rx->parts++;
-		what = xs_check_part(&rx->chk, buf, n, flags);
-		if (what != XS_REC_OK && !rx->violations++) {
-			rx->first_violation = what;
-			rx->bad = rx->chk.bad;
-		}
-		if (!(flags & MSG_EOR) || !xs_stamp_get(buf, n, &st) ||
-		    what != XS_REC_OK)
-			continue;
-		rx->records++;
-		if (st.token < CRASH_TOKENS) {
-			uint32_t want = rx->last[st.token] + 1;
-
-			if (strict ? st.seq != want : st.seq < want)
-				rx->reordered++;
-			rx->last[st.token] = st.seq;
-		}
+		crash_part(rx, buf, n, flags, strict);
+		inside = !(flags & MSG_EOR);
 	}
 }
 
@@ -135,6 +183,7 @@ FIXTURE_VARIANT(sender) {
 	int mmsg;		/* two records per sendmmsg call */
 	int children;		/* at once */
 	int reliable;		/* every record ended is delivered */
+	int ring;		/* receivers read their receive rings first */
 };
 
 FIXTURE_VARIANT_ADD(sender, push_shared_socket) {
@@ -160,6 +209,17 @@ FIXTURE_VARIANT_ADD(sender, pair) {
 FIXTURE_VARIANT_ADD(sender, pub_shared_socket_threads) {
 	.tx_proto = XSPROTO_PUB, .rx_proto = XSPROTO_SUB, .nrx = 2,
 	.shared = 1, .threads = 2, .children = CRASH_CHILDREN,
+};
+
+FIXTURE_VARIANT_ADD(sender, push_threads_to_a_ring) {
+	.tx_proto = XSPROTO_PUSH, .rx_proto = XSPROTO_PULL, .nrx = 1,
+	.threads = CRASH_THREADS, .children = CRASH_CHILDREN, .reliable = 1,
+	.ring = 1,
+};
+
+FIXTURE_VARIANT_ADD(sender, pub_shared_socket_to_rings) {
+	.tx_proto = XSPROTO_PUB, .rx_proto = XSPROTO_SUB, .nrx = 2,
+	.shared = 1, .threads = 2, .children = CRASH_CHILDREN, .ring = 1,
 };
 
 static struct crash_shared *csh;
@@ -321,6 +381,9 @@ FIXTURE_SETUP(sender)
 			ASSERT_OK(setsockopt(rx->fd, SOL_XS, XS_SUBSCRIBE,
 					     "", 0));
 		ASSERT_OK(xs_bind(rx->fd, self->names[i]));
+		/* small: records over it, and a full ring, use the queue */
+		if (variant->ring)
+			ASSERT_OK(xs_tring_open(&rx->ring, rx->fd, 1 << 14));
 	}
 	if (variant->shared) {
 		self->shared_tx = xs_socket(variant->tx_proto);
@@ -343,8 +406,10 @@ FIXTURE_TEARDOWN(sender)
 		pthread_join(self->reader, NULL);
 	}
 	xs_close(&self->shared_tx);
-	for (i = 0; i < self->nrx; i++)
+	for (i = 0; i < self->nrx; i++) {
+		xs_tring_close(&self->rx[i].ring);
 		xs_close(&self->rx[i].fd);
+	}
 }
 
 static pid_t sender_spawn(FIXTURE_DATA(sender) *self, int slot,
@@ -443,6 +508,9 @@ TEST_F_TIMEOUT(sender, killed_mid_record_never_delivers_a_partial_record,
 
 		records += rx->records;
 		parts += rx->parts;
+		if (variant->ring)
+			EXPECT_GT(rx->ring_records, 0ULL)
+				TH_LOG("receiver %d: nothing came by its ring", i);
 		violations += rx->violations;
 		reordered += rx->reordered;
 		if (rx->violations)
@@ -471,8 +539,11 @@ TEST_F_TIMEOUT(sender, killed_mid_record_never_delivers_a_partial_record,
 	EXPECT_GT(records, 0ULL);
 	EXPECT_GT(midway, 0) TH_LOG("no kill landed inside a record");
 	xs_close(&self->shared_tx);
-	for (i = 0; i < self->nrx; i++)
+	for (i = 0; i < self->nrx; i++) {
+		/* a mapping holds its socket as a descriptor does */
+		xs_tring_close(&self->rx[i].ring);
 		xs_close(&self->rx[i].fd);
+	}
 	ASSERT_ALL_GONE();
 	ASSERT_KERNEL_QUIET(&self->kw);
 }

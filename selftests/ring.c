@@ -142,6 +142,7 @@ TEST(mappings_allow_only_what_they_should)
 	int fd = xs_socket(XSPROTO_SUB);
 	struct xs_ring_req req = { .size = 2 * RSZ };
 	struct xs_ring_ctrl *c;
+	long long socks;
 	void *d;
 
 	ASSERT_OK(setsockopt(fd, SOL_XS, XS_RX_RING, &req, sizeof(req)));
@@ -173,12 +174,16 @@ TEST(mappings_allow_only_what_they_should)
 	EXPECT_EQ(0u, c->tail);
 	/* a mapping may not grow into what follows */
 	EXPECT_EQ(MAP_FAILED, mremap(c, 4096, 8192, 0));
+	socks = xs_netns_sockets();
 	close(fd);
-	/* the pages outlive the socket while mapped */
+	/* a mapping holds the socket as a descriptor does */
+	EXPECT_EQ(socks, xs_netns_sockets());
 	EXPECT_EQ(2u * RSZ, c->size);
 	EXPECT_EQ(0, ((volatile unsigned char *)d)[2 * RSZ - 1]);
 	munmap(c, 4096);
+	EXPECT_EQ(socks, xs_netns_sockets());
 	munmap(d, 2 * RSZ);
+	EXPECT_EQ(socks - 1, xs_netns_sockets());
 }
 
 /* A write to the data area kills the writer; it changes nothing. */
